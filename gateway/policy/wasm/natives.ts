@@ -1,0 +1,13 @@
+/**
+ * Built-in functions implemented inside the WebAssembly runtime
+ * (./assembly). The planner emits ['native', name] calls for these; every
+ * other built-in is called on the host through opa_builtin1 (see
+ * ../builtins/wire.ts).
+ */
+export const NATIVE_BUILTINS: ReadonlySet<string> = new Set([
+  'equal', 'neq', 'lt', 'lte', 'gt', 'gte',
+  'plus', 'minus', 'mul', 'div', 'rem',
+  'and', 'or',
+  'internal.member_2', 'internal.member_3',
+  'count', 'print',
+]);
