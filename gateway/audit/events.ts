@@ -1,0 +1,92 @@
+/**
+ * What the pipeline hands the audit trail (events) and what lands on disk
+ * (records). One decision record per policy decision, one outcome record per
+ * forwarded (or refused after allow) call, correlated by `call_id`.
+ */
+import type { Findings } from '../sanitize/text.js';
+
+export interface AuditAgent {
+  /** Stable identity (SPIFFE id, CN or JWT sub). */
+  id: string;
+  auth?: 'mtls' | 'jwt';
+  /** Client certificate serial (hex) for mTLS agents. */
+  cert_serial?: string;
+}
+
+interface CallEvent {
+  /** Correlates a call's decision and outcome (unique per gateway, e.g. session + JSON-RPC id). */
+  call_id: string;
+  agent: AuditAgent;
+  session?: string;
+  server: string;
+  method: string;
+  tool?: string;
+  hold_id?: string;
+}
+
+export interface DecisionEvent extends CallEvent {
+  type: 'decision';
+  /** Raw arguments: the record keeps their digest and a redacted copy, never the raw value. */
+  arguments?: unknown;
+  /** The policy's `redact` list (detector names, JSON paths) applied to the stored arguments. */
+  redact?: readonly string[];
+  decision: 'allow' | 'deny' | 'hold';
+  reasons: readonly string[];
+  revision: string;
+  classification?: readonly string[];
+  latency_ms: { decision: number };
+}
+
+export interface OutcomeEvent extends CallEvent {
+  type: 'outcome';
+  /** ok: upstream result; error: upstream JSON-RPC error; the others never reached (or left) the upstream. */
+  outcome: 'ok' | 'error' | 'timeout' | 'refused' | 'cancelled';
+  error?: { code?: number; message: string };
+  latency_ms: { upstream?: number; total: number };
+}
+
+export type AuditEvent = DecisionEvent | OutcomeEvent;
+
+/** Every record on disk carries these; `hash` is SHA-256 over the canonical JSON of the rest. */
+export interface RecordEnvelope {
+  v: 1;
+  seq: number;
+  ts: string;
+  type: 'decision' | 'outcome' | 'checkpoint' | 'recovery';
+  prev: string;
+  hash: string;
+}
+
+export interface DecisionRecord extends RecordEnvelope, Omit<DecisionEvent, 'arguments' | 'redact'> {
+  type: 'decision';
+  /** "sha256:<hex>" of the RFC 8785 canonical JSON of the raw arguments. */
+  args_digest?: string;
+  arguments?: unknown;
+  redactions?: Findings;
+}
+
+export interface OutcomeRecord extends RecordEnvelope, OutcomeEvent {
+  type: 'outcome';
+}
+
+export interface CheckpointRecord extends RecordEnvelope {
+  type: 'checkpoint';
+  /** Compact JWS over {seq, hash} of the record just before this one (= this record's prev). */
+  jws: string;
+}
+
+export interface RecoveryRecord extends RecordEnvelope {
+  type: 'recovery';
+  /** The torn line (from a crash) this record seals: its length and digest, never its content. */
+  partial: { bytes: number; sha256: string };
+}
+
+export type AuditRecord = DecisionRecord | OutcomeRecord | CheckpointRecord | RecoveryRecord;
+
+/** What a caller gets once its record is written (and synced, per the fsync policy). */
+export interface AuditReceipt {
+  seq: number;
+  hash: string;
+  /** What redaction found in this event, by detector (for metrics). */
+  redactions: Findings;
+}

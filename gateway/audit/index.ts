@@ -1,0 +1,12 @@
+export { AuditLog, AuditUnavailableError } from './writer.js';
+export type { AuditLogOptions, AuditObserver } from './writer.js';
+export { auditConfigSchema, AUDIT_DEFAULTS } from './config.js';
+export type { AuditConfig, FsyncPolicy } from './config.js';
+export { createCheckpointSigner, parseVerificationKey } from './checkpoint.js';
+export type { CheckpointSigner } from './checkpoint.js';
+export { argumentsDigest, GENESIS_HASH } from './chain.js';
+export { verifyAudit } from './verify.js';
+export type { VerifyReport, VerifyProblem, ProblemKind } from './verify.js';
+export { queryAudit, parseTimeBound } from './query.js';
+export type { AuditFilter } from './query.js';
+export type * from './events.js';
