@@ -1,0 +1,243 @@
+/**
+ * `portcullis policy ...`: build, test, evaluate, sign and verify policies.
+ *
+ *   build [dir] [-e <entrypoint>]... -o <out.wasm|out.tar.gz>
+ *   test [dir] [--run <regex>] [-v]
+ *   eval [dir|bundle|wasm] [-e <entrypoint>] --input <file|->
+ *   sign <bundle.tar.gz> (--key <pem> | --pki <dir>) [--alg A] [--keyid K] [--scope S] [-o out]
+ *   verify <bundle.tar.gz> (--key <pem> | --pki <dir>) [--alg A] [--keyid K] [--scope S]
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { locatePolicy, preparePolicy, buildFolderBundle, compileFolder, PolicyRejectedError } from '../policy/artifact.js';
+import { readBundle, writeBundle, BundleError, SIGNATURES_FILE } from '../policy/bundle.js';
+import { DECISION_ENTRYPOINT } from '../policy/decision.js';
+import { PolicyEvaluationError } from '../policy/engine.js';
+import { runRegoTests } from '../policy/rego-test.js';
+import { signBundleFiles, signingKey, verificationKey, verifyBundleFiles, SignatureError } from '../policy/signing.js';
+import { PolicySourceError, readPolicySources } from '../policy/sources.js';
+import { RegoError } from '../policy/rego/ast.js';
+import { pkiPaths } from '../pki/store.js';
+
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  stdin: () => string;
+}
+
+const processIo: Io = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  stdin: () => readFileSync(0, 'utf8'),
+};
+
+const USAGE = `usage: portcullis policy <command>
+  build [dir] [-e <entrypoint>]... -o <out.wasm|out.tar.gz>
+  test [dir] [--run <regex>] [-v]
+  eval [dir|bundle|wasm] [-e <entrypoint>] --input <file|->
+  sign <bundle.tar.gz> (--key <pem> | --pki <dir>) [--alg <alg>] [--keyid <id>] [--scope <scope>] [-o <out>]
+  verify <bundle.tar.gz> (--key <pem> | --pki <dir>) [--alg <alg>] [--keyid <id>] [--scope <scope>]
+dir defaults to ./policies, the entrypoint to ${DECISION_ENTRYPOINT}.`;
+
+class Usage extends Error {}
+
+const DEFAULT_DIR = 'policies';
+const DEFAULT_KEY_ID = 'portcullis';
+
+type Options = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
+
+function parse(args: string[], options: Options): { values: Record<string, unknown>; positionals: string[] } {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new Usage(err instanceof Error ? err.message : 'invalid arguments');
+  }
+}
+
+function single(positionals: string[], fallback?: string): string {
+  if (positionals.length > 1) throw new Usage(`unexpected argument "${positionals[1]}"`);
+  const value = positionals[0] ?? fallback;
+  if (value === undefined) throw new Usage('missing argument');
+  return value;
+}
+
+function entrypointsOf(values: Record<string, unknown>): string[] {
+  const list = values.entrypoint as string[] | undefined;
+  return list && list.length > 0 ? list : [DECISION_ENTRYPOINT];
+}
+
+async function build(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, {
+    entrypoint: { type: 'string', short: 'e', multiple: true },
+    output: { type: 'string', short: 'o' },
+  });
+  const dir = single(positionals, DEFAULT_DIR);
+  const out = values.output as string | undefined;
+  if (out === undefined) throw new Usage('missing -o <out.wasm|out.tar.gz>');
+  const entrypoints = entrypointsOf(values);
+  if (out.endsWith('.wasm')) {
+    writeFileSync(out, compileFolder(readPolicySources(dir), entrypoints));
+    io.stdout(`wrote ${out} (entrypoints: ${entrypoints.join(', ')})\n`);
+  } else if (out.endsWith('.tar.gz') || out.endsWith('.tgz')) {
+    const { archive, revision } = buildFolderBundle(dir, entrypoints);
+    writeFileSync(out, archive);
+    io.stdout(`wrote ${out} (revision ${revision}; entrypoints: ${entrypoints.join(', ')})\n`);
+  } else {
+    throw new Usage('the output must end in .wasm or .tar.gz');
+  }
+  return 0;
+}
+
+function formatUs(us: number): string {
+  return us >= 1000 ? `${(us / 1000).toFixed(1)}ms` : `${Math.round(us)}µs`;
+}
+
+async function test(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, {
+    run: { type: 'string', short: 'r' },
+    verbose: { type: 'boolean', short: 'v' },
+  });
+  let filter: RegExp | undefined;
+  if (typeof values.run === 'string') {
+    try {
+      filter = new RegExp(values.run);
+    } catch {
+      throw new Usage('--run is not a valid regular expression');
+    }
+  }
+  const report = runRegoTests(readPolicySources(single(positionals, DEFAULT_DIR)), filter);
+  let file: string | undefined;
+  for (const result of report.results) {
+    if (result.outcome === 'pass' && !values.verbose) continue;
+    if (result.file !== file) {
+      file = result.file;
+      io.stdout(`${file}:\n`);
+    }
+    const label = result.outcome.toUpperCase();
+    const why = result.reason === undefined ? '' : ` — ${result.reason}`;
+    io.stdout(`${result.name}: ${label} (${formatUs(result.durationUs)})${why}\n`);
+  }
+  const total = report.results.length;
+  io.stdout(`${'-'.repeat(80)}\n`);
+  if (total === 0) {
+    io.stdout('no tests found\n');
+    return 0;
+  }
+  const summary = [`PASS: ${report.passed}/${total}`];
+  if (report.failed > 0) summary.push(`FAIL: ${report.failed}/${total}`);
+  if (report.errored > 0) summary.push(`ERROR: ${report.errored}/${total}`);
+  if (report.skipped > 0) summary.push(`SKIPPED: ${report.skipped}/${total}`);
+  io.stdout(`${summary.join('\n')}\n`);
+  return report.failed + report.errored > 0 ? 1 : 0;
+}
+
+async function evaluate(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, {
+    entrypoint: { type: 'string', short: 'e', multiple: true },
+    input: { type: 'string', short: 'i' },
+  });
+  const entrypoints = entrypointsOf(values);
+  if (entrypoints.length > 1) throw new Usage('eval takes one entrypoint');
+  if (typeof values.input !== 'string') throw new Usage('missing --input <file|->');
+  const text = values.input === '-' ? io.stdin() : readFileSync(values.input, 'utf8');
+  let input: unknown;
+  try {
+    input = JSON.parse(text);
+  } catch {
+    io.stderr('portcullis policy eval: the input is not valid JSON\n');
+    return 1;
+  }
+  const { engine, revision } = await preparePolicy(locatePolicy(single(positionals, DEFAULT_DIR)), { entrypoints, onFailure: () => {} });
+  const resultSet = engine.evaluate(input, entrypoints[0]) as Array<{ result?: unknown }>;
+  const result = resultSet[0]?.result;
+  io.stdout(`${JSON.stringify({ revision, result: result === undefined ? null : result, defined: result !== undefined }, null, 2)}\n`);
+  return 0;
+}
+
+/** Signing or verification key material: a PEM file, or the gateway PKI's CA key / certificate. */
+function keyMaterial(values: Record<string, unknown>, use: 'sign' | 'verify'): string {
+  const key = values.key as string | undefined;
+  const pki = values.pki as string | undefined;
+  if ((key === undefined) === (pki === undefined)) throw new Usage('give exactly one of --key <file> or --pki <dir>');
+  if (key !== undefined) return readFileSync(key, 'utf8');
+  const paths = pkiPaths(pki as string);
+  return readFileSync(use === 'sign' ? paths.caKey : paths.caCert, 'utf8');
+}
+
+const KEY_OPTIONS: Options = {
+  key: { type: 'string', short: 'k' },
+  pki: { type: 'string' },
+  alg: { type: 'string' },
+  keyid: { type: 'string' },
+  scope: { type: 'string' },
+};
+
+async function sign(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, { ...KEY_OPTIONS, output: { type: 'string', short: 'o' } });
+  const file = single(positionals);
+  const key = signingKey(keyMaterial(values, 'sign'), values.alg as string | undefined);
+  const bundle = readBundle(readFileSync(file));
+  const keyid = (values.keyid as string | undefined) ?? DEFAULT_KEY_ID;
+  const signOptions: { keyid: string; scope?: string } = { keyid };
+  if (typeof values.scope === 'string') signOptions.scope = values.scope;
+  const files = new Map(bundle.files);
+  files.delete(SIGNATURES_FILE);
+  files.set(SIGNATURES_FILE, new Uint8Array(Buffer.from(await signBundleFiles(files, key, signOptions))));
+  const out = (values.output as string | undefined) ?? file;
+  writeFileSync(out, writeBundle(files));
+  io.stdout(`signed ${out} (${key.alg}, key id ${keyid})\n`);
+  return 0;
+}
+
+async function verify(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parse(args, KEY_OPTIONS);
+  const file = single(positionals);
+  const keyid = (values.keyid as string | undefined) ?? DEFAULT_KEY_ID;
+  const material = keyMaterial(values, 'verify');
+  const bundle = readBundle(readFileSync(file));
+  const config: { keys: Record<string, ReturnType<typeof verificationKey>>; keyid: string; scope?: string } = {
+    keys: { [keyid]: verificationKey(material, values.alg as string | undefined) },
+    keyid,
+  };
+  if (typeof values.scope === 'string') config.scope = values.scope;
+  await verifyBundleFiles(bundle.files, config);
+  io.stdout(`verified ${file} (revision ${bundle.manifest.revision ?? 'unknown'})\n`);
+  return 0;
+}
+
+const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = { build, test, eval: evaluate, sign, verify };
+
+/** Expected failures, reported as one line; anything else is a bug and propagates. */
+function isReportable(err: unknown): err is Error {
+  return err instanceof RegoError || err instanceof PolicyRejectedError || err instanceof BundleError
+    || err instanceof SignatureError || err instanceof PolicyEvaluationError
+    || err instanceof PolicySourceError
+    // File system errors (missing file, permission): their message names the path.
+    || (err instanceof Error && (err as NodeJS.ErrnoException).syscall !== undefined);
+}
+
+export async function run(args: string[], io: Io = processIo): Promise<number> {
+  const [command, ...rest] = args;
+  if (command === undefined || command === '--help' || command === '-h' || command === 'help') {
+    io.stdout(`${USAGE}\n`);
+    return command === undefined ? 2 : 0;
+  }
+  const handler = COMMANDS[command];
+  if (handler === undefined) {
+    io.stderr(`portcullis policy: unknown command "${command}"\n${USAGE}\n`);
+    return 2;
+  }
+  try {
+    return await handler(rest, io);
+  } catch (err) {
+    if (err instanceof Usage) {
+      io.stderr(`portcullis policy ${command}: ${err.message}\n${USAGE}\n`);
+      return 2;
+    }
+    if (isReportable(err)) {
+      io.stderr(`portcullis policy ${command}: ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

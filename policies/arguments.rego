@@ -1,0 +1,225 @@
+# Argument constraints of tool calls: file paths confined to granted roots,
+# URLs confined to allowed public hosts. Only argument *names* from data
+# appear in reasons, never argument values.
+package portcullis
+
+import rego.v1
+
+# A tool's setting, else its server's.
+setting(name) := tool_meta[name] if {
+	tool_meta[name]
+} else := server_meta[name] if {
+	server_meta[name]
+} else := []
+
+# A grant's own setting (it may narrow roots or hosts), else the tool's or server's.
+grant_setting(grant, name) := grant[name] if {
+	grant[name]
+} else := setting(name)
+
+arguments := msg.arguments if {
+	msg.arguments
+} else := {}
+
+constrained_names := {n | some n in setting("path_arguments")} | {n | some n in setting("url_arguments")}
+
+# The type of each constrained argument present (one built-in call each).
+argument_types := {name: type_name(arguments[name]) | some name in constrained_names}
+
+# (argument name, value) pairs to check: a string, or each element of a list.
+constrained_values(names) := {[name, arguments[name]] |
+	some name in names
+	argument_types[name] == "string"
+} | {[name, v] |
+	some name in names
+	argument_types[name] == "array"
+	some v in arguments[name]
+}
+
+argument_objections contains "arguments must be an object" if {
+	count(constrained_names) > 0
+	not is_plain_object(arguments)
+}
+
+# An object equals the object rebuilt from its entries; an array, a string or
+# a scalar does not. (is_object without a built-in call.)
+is_plain_object(x) if x == {k: v | some k, v in x}
+
+argument_objections contains concat("", ["argument '", name, "' must be a string or a list of strings"]) if {
+	some name, type in argument_types
+	not type in {"string", "array"}
+}
+
+argument_objections contains concat("", ["argument '", name, "' must be a string or a list of strings"]) if {
+	some name, type in argument_types
+	type == "array"
+	some v in arguments[name]
+	not is_string(v)
+}
+
+# ---------------------------------------------------------------- paths
+
+argument_objections contains concat("", ["argument '", name, "' is outside the granted roots"]) if {
+	some [name, path] in constrained_values(setting("path_arguments"))
+	not path_within(path, granted_roots)
+}
+
+# Roots (written with a trailing "/") from the grants that give this tool.
+granted_roots contains root if {
+	some grant in tool_grants
+	some root in grant_setting(grant, "roots")
+}
+
+path_within(path, roots) if {
+	prefix := path_prefix(path)
+	some root in roots
+	inside(prefix, root)
+}
+
+# A root is an absolute folder written with a trailing "/", or a glob pattern
+# of one such as "/**/var/sandbox/" (`**` spans folders, `*` stays in one).
+inside(prefix, root) := true if {
+	startswith(prefix, root)
+} else := true if {
+	contains(root, "*")
+	glob.match(concat("", [root, "**"]), ["/"], prefix)
+}
+
+# The path with a trailing "/", for a prefix test that compares whole segments.
+# Accepted: absolute paths without control characters, backslashes or percent
+# signs (so no encoded traversal) and without ".." segments. A path already in
+# normal form costs one pattern match; others drop "." and empty segments.
+path_prefix(path) := concat("", [path, "/"]) if {
+	regex.match(normal_path, path)
+} else := concat("", ["/", concat("/", [s | some s in segments; not s in {"", "."}]), "/"]) if {
+	regex.match(`^/[^\x00-\x1f\x7f\\%]*$`, path)
+	segments := split(path, "/")
+	not ".." in segments
+}
+
+# One or more "/segment" where a segment is neither "." nor "..".
+normal_path := `^(/([^/.\x00-\x1f\x7f\\%][^/\x00-\x1f\x7f\\%]*|\.[^/.\x00-\x1f\x7f\\%][^/\x00-\x1f\x7f\\%]*|\.\.[^/\x00-\x1f\x7f\\%]+))+$`
+
+# ---------------------------------------------------------------- URLs
+
+argument_objections contains concat("", ["argument '", name, "' is not an allowed URL"]) if {
+	some [name, url] in constrained_values(setting("url_arguments"))
+	not url_allowed(url, allowed_hosts)
+}
+
+# Host patterns from the grants that give this tool, else the tool's or server's.
+allowed_hosts contains host if {
+	some grant in tool_grants
+	some host in grant_setting(grant, "allowed_hosts")
+}
+
+url_allowed(url, hosts) if {
+	[scheme, authority] := url_authority(url)
+	scheme in caps.network.url_schemes
+	host := authority_host(authority)
+	public_host(host_kind(host), host)
+	some pattern in hosts
+	glob.match(pattern, ["."], host)
+}
+
+# Scheme and authority, lower-cased. Whitespace, control characters and
+# backslashes (which browsers read as "/") make the URL unusable.
+url_authority(url) := [m[1], m[2]] if {
+	not regex.match(`[\x00-\x20\x7f\\]`, url)
+	some m in regex.find_all_string_submatch_n(`^([a-z][a-z0-9+.-]*)://([^/?#]*)`, lower(url), 1)
+}
+
+# The host of an authority: no userinfo (`user@`), no percent-escapes, an
+# optional port; brackets of IPv6 literals and trailing dots removed.
+authority_host(authority) := m[1] if {
+	some m in regex.find_all_string_submatch_n(`^\[([0-9a-f:.]+)\](?::[0-9]{1,5})?$`, authority, 1)
+} else := host if {
+	some m in regex.find_all_string_submatch_n(`^([a-z0-9.-]+)(?::[0-9]{1,5})?$`, authority, 1)
+	host := trim_right(m[1], ".")
+	host != ""
+}
+
+# As in the WHATWG URL parser: a host with a colon is an IPv6 literal, one whose
+# last label is a number an IPv4 address (in any notation), anything else a name.
+host_kind(host) := "ipv6" if {
+	contains(host, ":")
+} else := "ipv4" if {
+	ipv4_like(host)
+} else := "name"
+
+# An IPv6 literal outside every blocked range (IPv4-mapped forms included).
+public_host("ipv6", host) if {
+	net.cidr_contains("::/0", host)
+	every cidr in caps.network.blocked_cidrs {
+		not net.cidr_contains(cidr, host)
+	}
+}
+
+# An IPv4 literal in any notation browsers and inet_aton accept.
+public_host("ipv4", host) if {
+	address := dotted_quad(ipv4_value(host))
+	net.cidr_contains("0.0.0.0/0", address)
+	every cidr in caps.network.blocked_cidrs {
+		not net.cidr_contains(cidr, address)
+	}
+}
+
+# A DNS name that is not a local or metadata name.
+public_host("name", host) if {
+	not host in caps.network.blocked_hostnames
+	every pattern in caps.network.blocked_domains {
+		not glob.match(pattern, null, host)
+	}
+}
+
+ipv4_like(host) if {
+	labels := split(host, ".")
+	regex.match(`^(0x[0-9a-f]*|[0-9]+)$`, labels[count(labels) - 1])
+}
+
+powers_of_256 := [1, 256, 65536, 16777216, 4294967296]
+
+# 1 to 4 parts; every part but the last is a byte, the last fills the remaining bytes.
+ipv4_value(host) := value if {
+	labels := split(host, ".")
+	n := count(labels)
+	n <= 4
+	parts := [v | some label in labels; v := ipv4_part(label)]
+	count(parts) == n
+	every p in array.slice(parts, 0, n - 1) {
+		p < 256
+	}
+	last := parts[n - 1]
+	last < powers_of_256[5 - n]
+	leading := [v | some i in numbers.range(0, n - 2); n > 1; v := parts[i] * powers_of_256[3 - i]]
+	value := sum(leading) + last
+}
+
+ipv4_part(label) := radix_value(substring(label, 2, -1), powers_of_16) if {
+	regex.match(`^0x[0-9a-f]*$`, label)
+} else := radix_value(label, powers_of_8) if {
+	regex.match(`^0[0-7]*$`, label)
+} else := to_number(label) if {
+	regex.match(`^[1-9][0-9]{0,9}$`, label)
+}
+
+powers_of_8 := [1, 8, 64, 512, 4096, 32768, 262144, 2097152, 16777216, 134217728, 1073741824]
+
+powers_of_16 := [1, 16, 256, 4096, 65536, 1048576, 16777216, 268435456, 4294967296, 68719476736, 1099511627776]
+
+# Digits (at most 11 significant) in the base given by powers[1].
+radix_value(digits, powers) := 0 if {
+	trim_left(digits, "0") == ""
+} else := value if {
+	chars := split(trim_left(digits, "0"), "")
+	n := count(chars)
+	n <= count(powers)
+	value := sum([v | some i, c in chars; v := indexof("0123456789abcdef", c) * powers[(n - 1) - i]])
+}
+
+dotted_quad(v) := concat(".", [
+	format_int(floor(v / 16777216), 10),
+	format_int(floor(v / 65536) % 256, 10),
+	format_int(floor(v / 256) % 256, 10),
+	format_int(v % 256, 10),
+])

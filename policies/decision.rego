@@ -1,0 +1,218 @@
+# Portcullis default capability policy: the one decision per MCP message.
+#
+# Deny by default. A message is allowed only when a rule below permits it for
+# this agent and no rule objects; objections become the reasons (fixed texts
+# and names from data.capabilities, never argument values). Optional fields
+# are null when they do not apply. See docs/policy.md.
+package portcullis
+
+import rego.v1
+
+caps := data.capabilities
+
+msg := input.message
+
+default decision := {"allow": false, "reasons": ["denied by default"]}
+
+decision := {
+	"allow": allow,
+	"reasons": reasons,
+	"hold": hold,
+	"rate": rate,
+	"redact": redact,
+	"classification": classification,
+}
+
+default allow := false
+
+allow if {
+	permitted
+	count(objections) == 0
+}
+
+reasons := [r | some r in objections] if {
+	count(objections) > 0
+} else := ["no rule allows this message"] if {
+	not permitted
+} else := []
+
+# ---------------------------------------------------------------- what may pass
+
+# Server-scoped requests (lists, tool calls, resources, prompts, completion);
+# the objections below narrow them down to what the agent was granted.
+permitted if {
+	known_agent
+	server_scoped
+}
+
+# Protocol housekeeping for any known agent.
+permitted if {
+	known_agent
+	housekeeping
+}
+
+# Answers and server-initiated messages flowing back to a known agent.
+permitted if {
+	known_agent
+	msg.direction == "response"
+}
+
+request if msg.direction == "request"
+
+listing if msg.listing == true
+
+# Notifications are listed one by one: an unknown notification is denied too.
+housekeeping_methods := {
+	"initialize", "ping",
+	"notifications/initialized", "notifications/cancelled",
+	"notifications/progress", "notifications/roots/list_changed",
+}
+
+housekeeping if {
+	request
+	msg.method in housekeeping_methods
+}
+
+server_methods := {
+	"tools/list", "prompts/list", "resources/list", "resources/templates/list",
+	"tools/call", "resources/read", "resources/subscribe", "resources/unsubscribe",
+	"prompts/get", "completion/complete", "logging/setLevel",
+}
+
+server_scoped if {
+	request
+	msg.method in server_methods
+}
+
+# A tool call, or "may this agent see this tool" while filtering tools/list.
+tool_scoped if {
+	request
+	msg.method == "tools/call"
+}
+
+tool_scoped if {
+	request
+	listing
+	msg.tool
+}
+
+tool_call if {
+	request
+	msg.method == "tools/call"
+	not listing
+}
+
+# ---------------------------------------------------------------- objections
+
+objections contains "unknown agent" if not known_agent
+
+objections contains "method not allowed" if {
+	request
+	not server_scoped
+	not housekeeping
+}
+
+objections contains "unknown server" if {
+	server_scoped
+	not known_server
+}
+
+objections contains "server not granted to this agent" if {
+	server_scoped
+	known_server
+	count(server_grants) == 0
+}
+
+objections contains "tool not granted to this agent" if {
+	tool_scoped
+	count(tool_grants) == 0
+}
+
+objections contains "tool disabled by policy" if {
+	tool_scoped
+	tool_meta.deny == true
+}
+
+objections contains "resource not granted to this agent" if {
+	request
+	msg.uri
+	not resource_granted
+}
+
+objections contains "prompt not granted to this agent" if {
+	request
+	msg.prompt
+	not prompt_granted
+}
+
+# Findings of the gateway's tool-definition inspection (detector names).
+objections contains concat("", ["tool definition flagged: ", flag]) if {
+	tool_call
+	caps.deny_flagged_tools == true
+	some flag in input.tool.flags
+	regex.match(`^[a-z0-9-]{1,40}$`, flag)
+}
+
+objections contains "tool definition flagged" if {
+	tool_call
+	caps.deny_flagged_tools == true
+	some flag in input.tool.flags
+	not regex.match(`^[a-z0-9-]{1,40}$`, flag)
+}
+
+objections contains reason if {
+	tool_call
+	some reason in argument_objections
+}
+
+objections contains "arguments carry a secret to an outbound tool" if {
+	tool_call
+	tool_meta.outbound == true
+	secret_in_arguments
+}
+
+# ---------------------------------------------------------------- obligations
+
+# High-risk tools wait for a human: the tool's own hold settings, else the default.
+hold := tool_meta.hold if {
+	high_risk_call
+} else := caps.hold if {
+	high_risk_call
+} else := null
+
+high_risk_call if {
+	allow
+	tool_call
+	tool_meta.risk == "high"
+}
+
+# Which token bucket applies: per agent and tool for tool calls, per agent otherwise.
+rate := {"bucket": rate_bucket, "capacity": class.capacity, "refill_per_s": class.refill_per_s} if {
+	allow
+	request
+	not listing
+	class := caps.rate_classes[rate_class_name]
+} else := null
+
+rate_class_name := tool_meta.rate_class if {
+	tool_call
+} else := agent_settings.rate_class if {
+	agent_settings.rate_class
+} else := "standard"
+
+rate_bucket := concat("", ["agent:", input.agent.name, ":", msg.server, "/", msg.tool]) if {
+	tool_call
+} else := concat("", ["agent:", input.agent.name])
+
+# Responses reach the agent with detected secrets masked.
+redact := ["secrets"] if {
+	allow
+	msg.direction == "response"
+} else := null
+
+# Data-classification tags for the audit trail: the server's and the tool's.
+classes := {c | some c in server_meta.classification} | {c | some c in tool_meta.classification}
+
+classification := [c | some c in classes] if {
+	count(classes) > 0
+} else := null

@@ -1,0 +1,60 @@
+import t from 'tap';
+import type { Test } from 'tap';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { configFromObject, resolveConfigPath } from '../gateway/config/load.js';
+import { buildFolderBundle } from '../gateway/policy/artifact.js';
+import { readBundle, writeBundle, SIGNATURES_FILE } from '../gateway/policy/bundle.js';
+import { policySource } from '../gateway/policy/config.js';
+import { PolicyReloader } from '../gateway/policy/reload.js';
+import { signBundleFiles, signingKey } from '../gateway/policy/signing.js';
+
+const POLICY = 'package portcullis\nimport rego.v1\ndecision := {"allow": true}\n';
+
+function workspace(t: Test): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'portcullis-policy-config-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(path.join(dir, 'p.rego'), POLICY);
+  const { archive } = buildFolderBundle(dir, ['portcullis/decision']);
+  writeFileSync(path.join(dir, 'unsigned.tar.gz'), archive);
+  return dir;
+}
+
+async function sign(dir: string, keyid: string, privatePem: string): Promise<void> {
+  const files = new Map(readBundle(buildFolderBundle(dir, ['portcullis/decision']).archive).files);
+  files.set(SIGNATURES_FILE, new Uint8Array(Buffer.from(await signBundleFiles(files, signingKey(privatePem), { keyid }))));
+  writeFileSync(path.join(dir, 'signed.tar.gz'), writeBundle(files));
+}
+
+t.test('the policy section has strict defaults and rejects unknown keys', async (t) => {
+  const config = configFromObject({}, '/srv/portcullis');
+  t.same(config.policy, { dir: 'policies', run_tests: true, memory_pages: { initial: 16, maximum: 512 } });
+  t.throws(() => configFromObject({ policy: { dri: 'x' } }, '/srv'), { name: 'ConfigError' });
+  t.throws(() => configFromObject({ policy: { signing: { keys: {} } } }, '/srv'), { name: 'ConfigError' });
+});
+
+t.test('signing keys make the gateway run only bundles they signed', async (t) => {
+  const dir = workspace(t);
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  writeFileSync(path.join(dir, 'release.pem'), publicKey.export({ type: 'spki', format: 'pem' }));
+  await sign(dir, 'release', privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  const signing = { keys: { release: { file: 'release.pem' } } };
+  const resolve = (c: ReturnType<typeof configFromObject>) => (p: string) => resolveConfigPath(c, p);
+
+  const signedConfig = configFromObject({ policy: { bundle: 'signed.tar.gz', signing } }, dir);
+  const signed = policySource(signedConfig.policy, resolve(signedConfig));
+  const running = new PolicyReloader(signed.location, signed.options);
+  await running.start();
+  t.match(running.revision, /^sha256:/);
+
+  const unsignedConfig = configFromObject({ policy: { bundle: 'unsigned.tar.gz', signing } }, dir);
+  const unsigned = policySource(unsignedConfig.policy, resolve(unsignedConfig));
+  await t.rejects(new PolicyReloader(unsigned.location, unsigned.options).start(), { message: /not signed/ });
+
+  const folderConfig = configFromObject({ policy: { dir: '.', signing } }, dir);
+  t.throws(() => policySource(folderConfig.policy, resolve(folderConfig)), { message: /requires policy.bundle/ });
+  const missingKey = configFromObject({ policy: { bundle: 'signed.tar.gz', signing: { keys: { k: { file: 'nope.pem' } } } } }, dir);
+  t.throws(() => policySource(missingKey.policy, resolve(missingKey)), { message: /cannot read/ });
+});
