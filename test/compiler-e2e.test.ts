@@ -6,6 +6,9 @@ import { requiredMemoryPages } from '../gateway/policy/wasm/link.js';
 import { hostBuiltinImports } from '../gateway/policy/builtins/index.js';
 import { RegoError } from '../gateway/policy/rego/ast.js';
 
+// Node provides WebAssembly, but the project's lib settings (no DOM) do not declare it.
+declare const WebAssembly: { validate(bytes: Uint8Array): boolean };
+
 interface Policy {
   evaluate(input: unknown, entrypoint?: string): Array<{ result: unknown }>;
   setData(data: object): void;
@@ -133,15 +136,14 @@ t.test('invalid policies fail to compile with a located RegoError', async (t) =>
   t.match(thrown(() => compile({ modules: { 'bad.rego': 'package bad\np := nope(1)' }, entrypoints: [] })), /bad\.rego:2:6: rego_type_error: undefined function nope/);
 });
 
-t.test('a few hundred lines of Rego compile quickly', async (t) => {
+t.test('a few hundred lines of Rego compile into one module', async (t) => {
   const lines = ['package big', 'import rego.v1'];
   for (let i = 0; i < 100; i++) {
     lines.push(`r${i} contains x if { some x in input.items; x.kind == "k${i}"; count(x.tags) > ${i % 5} }`);
     lines.push(`f${i}(a) := b if { b := {k: v | some k, v in a; startswith(k, "p${i}")} }`);
     lines.push(`allow${i} if { not r${i}[_]; f${i}(input.attrs) == {} }`);
   }
-  const started = performance.now();
-  compile({ modules: { 'big.rego': lines.join('\n') }, entrypoints: ['big/allow0'] });
-  const ms = performance.now() - started;
-  t.ok(ms < 1000, `compiled 302 lines in ${ms.toFixed(0)} ms`);
+  // Compile time is measured by `npm run bench`, not asserted here.
+  const wasm = compile({ modules: { 'big.rego': lines.join('\n') }, entrypoints: ['big/allow0'] });
+  t.ok(WebAssembly.validate(wasm), 'the module is valid WebAssembly');
 });

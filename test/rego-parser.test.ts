@@ -471,3 +471,13 @@ t.test('parses every module, query and input term of the OPA conformance cases',
   t.ok(modules > 2000, `found the conformance modules (${modules})`);
   t.same(failures, [], 'no conformance module fails to parse');
 });
+
+t.test('comprehension heads may use operators that bind tighter than |', async (t) => {
+  const body = parseQueryBody('x := [c * 2 | some c in [1, 2]]; y := {c + 1 | some c in [1]}; z := {k: v - 1 | some k, v in {"a": 1}}', 'q');
+  const kinds = body.map((e) => (e.kind === 'assign' ? e.right.type : e.kind));
+  t.same(kinds, ['arraycompr', 'setcompr', 'objectcompr']);
+  const first = body[0];
+  t.match(first, { kind: 'assign', right: { type: 'arraycompr', head: { type: 'call', args: [{ type: 'var', name: 'c' }, { type: 'number', value: '2' }] } } });
+  const set = parseQueryBody('s := {a & b | c, d}', 'q')[0];
+  t.match(set, { kind: 'assign', right: { type: 'set', items: [{ type: 'call', fn: { name: 'or' } }, { type: 'var', name: 'd' }] } }, 'when the body fails at a comma it is a set using |');
+});

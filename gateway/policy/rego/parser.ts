@@ -34,6 +34,9 @@ const BINARY_OPS: ReadonlyMap<TokenKind, { name: string; prec: number }> = new M
   ['*', { name: 'mul', prec: 5 }], ['/', { name: 'div', prec: 5 }], ['%', { name: 'rem', prec: 5 }],
 ]);
 
+/** A comprehension head may use operators binding tighter than `|` (`[x * 2 | ...]`). */
+const COMPREHENSION_HEAD_PREC = 3;
+
 const MEMBER_2 = 'internal.member_2';
 const MEMBER_3 = 'internal.member_3';
 
@@ -682,7 +685,7 @@ class Parser {
   }
 
   /**
-   * Comprehension or plain collection: a single-term head followed by `|` is
+   * Comprehension or plain collection: a head followed by `|` is
    * tried as a comprehension first; if its body fails at a comma, the whole
    * thing is re-read as a collection whose first item uses the `|` operator.
    */
@@ -701,7 +704,7 @@ class Parser {
       return { type: 'array', items: [], loc };
     }
     const itemsStart = this.pos;
-    const head = this.unary();
+    const head = this.binary(COMPREHENSION_HEAD_PREC);
     if (this.at('|')) {
       const compr = this.tryComprehension(open, ']', (body): Term => ({ type: 'arraycompr', head, body, loc }));
       if (compr !== undefined) return compr;
@@ -720,7 +723,7 @@ class Parser {
       return { type: 'object', entries: [], loc };
     }
     const itemsStart = this.pos;
-    const head = this.unary();
+    const head = this.binary(COMPREHENSION_HEAD_PREC);
     if (this.at('|')) {
       const compr = this.tryComprehension(open, '}', (body): Term => ({ type: 'setcompr', head, body, loc }));
       if (compr !== undefined) return compr;
@@ -734,7 +737,7 @@ class Parser {
     }
     this.next();
     const valueStart = this.pos;
-    const valueHead = this.unary();
+    const valueHead = this.binary(COMPREHENSION_HEAD_PREC);
     let value: Term;
     if (this.at('|')) {
       const compr = this.tryComprehension(open, '}', (body): Term => ({ type: 'objectcompr', key, value: valueHead, body, loc }));
