@@ -210,3 +210,15 @@ t.test('a default that needs evaluation splits the rule over a hidden group', as
   t.match(rule.defs[1]!.body[0], ['not', [['ref', ['rule', hidden], [], Number]]]);
   t.equal(p.tree.c?.['a']?.c?.['p']?.c, undefined, 'the hidden group is not in the tree');
 });
+
+t.test('some declares a local that shadows a rule; `in` is a membership call', async (t) => {
+  const p = plan('package a\nx := 5\np if {\n  some x in input.xs\n  x in input.allowed\n}\nq if x == 5\n');
+  const lits = body(p, 'a.p');
+  t.match(lits, [
+    ['ref', ['input'], [['c', 'xs']], 0],
+    ['scan', ['v', 0], null, ['v', 1]],
+    ['ref', ['input'], [['c', 'allowed']], 2],
+    ['call', ['native', 'internal.member_2'], [['v', 1], ['v', 2]], -1],
+  ]);
+  t.match(body(p, 'a.q')[0], ['ref', ['rule', p.groups.indexOf(group(p, 'a.x'))], [], 0], 'elsewhere x is the rule');
+});

@@ -47,7 +47,10 @@ export function staticNames(fn: Term): string[] | undefined {
 
 export function resolveCallee(fn: Term, scope: ModuleScope, index: GroupIndex, host: HostBuiltins): ResolvedCallee | undefined {
   const names = staticNames(fn);
-  if (!names) return undefined;
+  return names ? calleeByNames(names, scope, index, host) : undefined;
+}
+
+export function calleeByNames(names: string[], scope: ModuleScope, index: GroupIndex, host: HostBuiltins): ResolvedCallee | undefined {
   const [first, ...rest] = names as [string, ...string[]];
   const user = (path: string[]): ResolvedCallee | undefined => {
     const g = index.at(path);

@@ -3,10 +3,10 @@
  */
 import { RegoError } from '../rego/ast.js';
 import { parseModule } from '../rego/parser.js';
-import type { Import, Loc, Module } from '../rego/ast.js';
+import type { Import, Module } from '../rego/ast.js';
 import { buildGroups, showPath } from './groups.js';
 import type { GroupIndex } from './groups.js';
-import { HostBuiltins, resolveCallee } from './callees.js';
+import { calleeByNames, HostBuiltins } from './callees.js';
 import { isConstant, lowerConstant, lowerDef } from './lower.js';
 import { splitEvaluatedDefault } from './defaults.js';
 import type { LowerContext } from './lower.js';
@@ -28,7 +28,7 @@ export function compileToPlan(options: CompileOptions): Plan {
 }
 
 /** Entrypoints are data paths written with slashes, as for `opa build -e`: "authz/allow". */
-export function entrypointPath(name: string): string[] {
+function entrypointPath(name: string): string[] {
   const path = name.split('/').filter((p) => p !== '');
   if (path.length === 0) throw new RegoError('rego_compile_error', `invalid entrypoint "${name}"`);
   return path;
@@ -73,19 +73,10 @@ function moduleScope(module: Module, modules: Module[], index: GroupIndex, host:
     package: module.package,
     imports,
     ruleNames,
-    isFunction: (names) => resolveCallee(names.length === 1 ? varTerm(names[0]!) : refTerm(names), scope, index, host) !== undefined,
+    isFunction: (names) => calleeByNames(names, scope, index, host) !== undefined,
   };
   return scope;
 }
-
-const NOWHERE: Loc = { file: '', line: 0, col: 0 };
-const varTerm = (name: string) => ({ type: 'var' as const, name, loc: NOWHERE });
-const refTerm = (names: string[]) => ({
-  type: 'ref' as const,
-  head: varTerm(names[0]!),
-  path: names.slice(1).map((value) => ({ type: 'string' as const, value, loc: NOWHERE })),
-  loc: NOWHERE,
-});
 
 export function planModules(modules: Module[], entrypoints: string[]): Plan {
   const index = buildGroups(modules);

@@ -17,7 +17,7 @@ export interface Ordered {
 type VarTerm = Term & { type: 'var' };
 
 /** Calls `onVar` for every var in `t`, nested bodies included. */
-export function deepVars(t: Term, onVar: (v: VarTerm) => void): void {
+function deepVars(t: Term, onVar: (v: VarTerm) => void): void {
   visitTerm(t, onVar, (c) => {
     if (c.type === 'objectcompr') { deepVars(c.key, onVar); deepVars(c.value, onVar); }
     else if (c.type === 'arraycompr' || c.type === 'setcompr') deepVars(c.head, onVar);
@@ -25,7 +25,7 @@ export function deepVars(t: Term, onVar: (v: VarTerm) => void): void {
   });
 }
 
-export function deepExprVars(e: Expr, onVar: (v: VarTerm) => void): void {
+function deepExprVars(e: Expr, onVar: (v: VarTerm) => void): void {
   for (const t of exprTerms(e)) deepVars(t, onVar);
   for (const w of e.with) deepVars(w.value, onVar);
   if (e.kind === 'every') {
