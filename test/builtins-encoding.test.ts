@@ -33,6 +33,7 @@ t.test('JSON Schema', async (t) => {
 t.test('yaml', async (t) => {
   t.equal(call('yaml.unmarshal', '["a: [1, 2]\\nb: {c: true}\\n"]'), '{"a":[1,2],"b":{"c":true}}');
   t.equal(call('yaml.unmarshal', '["a: 1\\na: 2\\n"]'), '', 'duplicate keys are an error');
+  t.equal(call('yaml.unmarshal', '["enabled: yes\\nbig: 12345678901234567890\\n"]'), '{"big":12345678901234567890,"enabled":true}', 'YAML 1.1 as Go reads it');
   t.equal(call('yaml.is_valid', '["a: [1"]'), 'false');
   t.equal(call('yaml.unmarshal', `[${call('yaml.marshal', '[{"x": {1, 2}}]')}]`), '{"x":[1,2]}', 'round trip');
 });

@@ -48,7 +48,7 @@ t.test('x509 certificates, chains, requests and keys', async (t) => {
     const forgePrivate = forge.pki.privateKeyFromPem(pem);
     return { pem, forgePrivate, forgePublic: forge.pki.setRsaPublicKey(forgePrivate.n, forgePrivate.e) };
   };
-  const issue = (subject: string, key: ReturnType<typeof keys>, issuer: { name: string; key: ReturnType<typeof keys> }, ca: boolean, san: forge.pki.CertificateField[] = []): string => {
+  const issue = (subject: string, key: ReturnType<typeof keys>, issuer: { name: string; key: ReturnType<typeof keys> }, ca: boolean, san: { type: number; value: string }[] = []): string => {
     const cert = forge.pki.createCertificate();
     cert.publicKey = key.forgePublic;
     cert.serialNumber = ca ? '0a' : '7fffffffffffffffff';

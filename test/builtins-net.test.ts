@@ -21,7 +21,8 @@ t.test('containment and intersection', async (t) => {
 t.test('expand and merge', async (t) => {
   t.equal(call('net.cidr_expand', '["192.168.1.2/31"]'), '{"192.168.1.2","192.168.1.3"}');
   t.equal(call('net.cidr_expand', '["10.0.0.0/8"]'), '', 'too large to expand');
-  t.equal(call('net.cidr_merge', '[["10.0.0.0/25", "10.0.0.128/25", "10.0.1.0/24", "10.0.3.7"]]'), '{"10.0.0.0/23","10.0.3.7/32"}');
+  t.equal(call('net.cidr_merge', '[["10.0.0.0/25", "10.0.0.128/25", "10.0.1.0/24", "10.0.3.7/32"]]'), '{"10.0.0.0/23","10.0.3.7/32"}');
+  t.equal(call('net.cidr_merge', '[["192.0.2.7", "192.0.3.0/24"]]'), '{"192.0.2.0/23"}', 'a bare IPv4 address stands for its classful network');
   t.equal(call('net.cidr_merge', '[{"10.0.0.0/24", "10.0.0.5/32"}]'), '{"10.0.0.0/24"}');
   t.equal(call('net.cidr_merge', '[["2001:db8::/33", "2001:db8:8000::/33", "10.0.0.1/32"]]'), '{"10.0.0.1/32","2001:db8::/32"}');
   t.equal(call('net.cidr_merge', '[["2001:db8::1"]]'), '', 'IPv6 addresses need a prefix');

@@ -53,3 +53,12 @@ t.test('arithmetic', async (t) => {
   const now = Number(call('time.now_ns', '[]'));
   t.ok(Math.abs(now / 1e6 - Date.now()) < 60_000, 'now_ns is the wall clock');
 });
+
+t.test('time.now_ns is fixed for one (synchronous) evaluation', async (t) => {
+  const first = call('time.now_ns', '[]');
+  const start = Date.now();
+  while (Date.now() === start) { /* at most a millisecond: let the clock move */ }
+  t.equal(call('time.now_ns', '[]'), first, 'same reading within the evaluation');
+  await Promise.resolve();
+  t.not(call('time.now_ns', '[]'), first, 'a later evaluation reads the clock again');
+});

@@ -6,7 +6,9 @@
  */
 import { RegoObject, RegoSet, normaliseNumber, type RegoNumber, type Value } from './value.js';
 
-export class ValueSyntaxError extends Error {}
+export class ValueSyntaxError extends Error {
+  override name = 'ValueSyntaxError';
+}
 
 function numberText(n: RegoNumber): string {
   if (typeof n === 'bigint') return n.toString();

@@ -22,14 +22,18 @@ import { objectBuiltins } from './families/objects.js';
 import { regexBuiltins } from './families/regex.js';
 import { stringBuiltins } from './families/strings.js';
 import { timeBuiltins } from './families/time.js';
-import { typeBuiltins } from './families/types.js';
 import { unitBuiltins } from './families/units.js';
 import { x509Builtins } from './families/x509.js';
 import { yamlBuiltins } from './families/yaml.js';
 
 export type HostBuiltin = (argsText: string) => string;
 
-/** Every host implementation by OPA name; a fresh table per policy instance (rand.intn and uuid.rfc4122 keep state). */
+/**
+ * Every host implementation by OPA name; a fresh table per policy instance,
+ * since rand.intn and uuid.rfc4122 keep state. The loader only calls the
+ * names the compiled module imports, so a built-in the runtime implements
+ * natively (../wasm/natives.ts) is never dispatched here.
+ */
 export function hostImplementations(): BuiltinTable {
   return {
     ...aggregateBuiltins,
@@ -49,7 +53,6 @@ export function hostImplementations(): BuiltinTable {
     ...regexBuiltins,
     ...stringBuiltins,
     ...timeBuiltins,
-    ...typeBuiltins,
     ...unitBuiltins,
     ...x509Builtins,
     ...yamlBuiltins,

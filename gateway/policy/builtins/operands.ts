@@ -9,7 +9,9 @@ import { RegoObject, RegoSet, isInteger, isNumber, typeName, type RegoNumber, ty
 export type BuiltinImpl = (...args: Value[]) => Value | undefined;
 export type BuiltinTable = Readonly<Record<string, BuiltinImpl>>;
 
-export class BuiltinError extends Error {}
+export class BuiltinError extends Error {
+  override name = 'BuiltinError';
+}
 
 function fail(what: string, v: Value): never {
   throw new BuiltinError(`operand must be ${what}, got ${typeName(v)}`);

@@ -194,7 +194,9 @@ export function fromJson(j: unknown): Value {
 
 /**
  * Converts a Rego value into plain JSON as OPA's JSON encoding does: sets
- * become arrays, non-string object keys become their value text.
+ * become arrays, non-string object keys become their value text. Big
+ * integers become (inexact) JS numbers: this feeds libraries that take plain
+ * JSON; exact JSON text comes from serialiseJson.
  */
 export function toJson(v: Value): unknown {
   if (v === null || typeof v !== 'object') return typeof v === 'bigint' ? Number(v) : v;

@@ -1,6 +1,7 @@
 /** io.jwt.* built-ins (JWS compact serialisation) on node:crypto, synchronously. */
 import {
   KeyObject, constants, createHmac, createPrivateKey, createPublicKey, createSecretKey, sign, timingSafeEqual, verify,
+  type JsonWebKey,
 } from 'node:crypto';
 import { parseJson, serialiseJson } from '../codec.js';
 import { BuiltinError, num, obj, str, type BuiltinImpl, type BuiltinTable } from '../operands.js';
@@ -64,7 +65,7 @@ function publicKeys(material: string): KeyObject[] {
   const out: KeyObject[] = [];
   for (const jwk of jwks) {
     try {
-      out.push(createPublicKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' }));
+      out.push(createPublicKey({ key: jwk as JsonWebKey, format: 'jwk' }));
     } catch {
       // Keys of unsupported types in a set are skipped, as OPA does.
     }
@@ -169,7 +170,7 @@ function signingKey(jwkText: string, alg: Algorithm): KeyObject | Buffer {
     if (jwk.kty !== 'oct' || typeof jwk.k !== 'string') throw new BuiltinError('HMAC signing needs an oct JWK');
     return createSecretKey(Buffer.from(jwk.k, 'base64url')).export();
   }
-  return createPrivateKey({ key: jwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+  return createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' });
 }
 
 function signToken(headerText: string, payloadText: string, keyText: string): string {

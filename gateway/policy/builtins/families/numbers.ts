@@ -30,15 +30,20 @@ function toNumber(v: Value | undefined): Value {
   return num(v);
 }
 
+/** Ranges are materialised, so their length is capped to keep a policy from exhausting memory. */
+const MAX_RANGE_LENGTH = 1_000_000n;
+
 /** Inclusive range from a to b, in steps of `step` towards b. */
 function range(a: bigint, b: bigint, step: bigint): Value[] {
   const out: Value[] = [];
-  const limit = 10_000_000n;
-  if ((b > a ? b - a : a - b) / step > limit) throw new BuiltinError('range too large');
+  if ((b > a ? b - a : a - b) / step >= MAX_RANGE_LENGTH) throw new BuiltinError('range too large');
   if (a <= b) for (let i = a; i <= b; i += step) out.push(normaliseNumber(i));
   else for (let i = a; i >= b; i -= step) out.push(normaliseNumber(i));
   return out;
 }
+
+/** Left shifts grow numbers without bound; past this many bits a policy is more likely hostile than useful. */
+const MAX_SHIFT = 4096n;
 
 function bitOp(f: (a: bigint, b: bigint) => bigint): BuiltinImpl {
   return (a, b) => normaliseNumber(f(int(a), int(b)));
@@ -82,6 +87,7 @@ export function numberBuiltins(): BuiltinTable {
     'bits.xor': bitOp((a, b) => a ^ b),
     'bits.lsh': bitOp((a, b) => {
       if (b < 0n) throw new BuiltinError('shift must be non-negative');
+      if (b > MAX_SHIFT) throw new BuiltinError('shift too large');
       return a << b;
     }),
     'bits.rsh': bitOp((a, b) => {

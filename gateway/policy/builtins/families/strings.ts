@@ -77,15 +77,9 @@ function count(s: string, sub: string): number {
 }
 
 export const stringBuiltins: BuiltinTable = {
-  'concat': (d, c) => strings(c).join(str(d)),
-  'contains': (s, sub) => str(s).includes(str(sub)),
-  'startswith': (s, p) => str(s).startsWith(str(p)),
-  'endswith': (s, p) => str(s).endsWith(str(p)),
   'format_int': formatInt,
   'indexof': (s, sub) => indicesOf(str(s), str(sub))[0] ?? -1,
   'indexof_n': (s, sub) => indicesOf(str(s), str(sub)),
-  'lower': (s) => str(s).toLowerCase(),
-  'upper': (s) => str(s).toUpperCase(),
   'replace': (s, o, n) => str(s).split(str(o)).join(str(n)),
   'strings.replace_n': (p, s) => replaceN(p, str(s)),
   'split': (s, d) => {

@@ -116,8 +116,24 @@ function diff(a: Civil, b: Civil): number[] {
   return [years, months, days, hours, minutes, seconds];
 }
 
+let fixedNow: bigint | undefined;
+
+/**
+ * OPA fixes time.now_ns for a whole query. An evaluation runs synchronously,
+ * so the first reading holds until the current task's microtasks run.
+ */
+function nowNs(): bigint {
+  if (fixedNow === undefined) {
+    fixedNow = BigInt(Date.now()) * NS_PER_MS;
+    queueMicrotask(() => {
+      fixedNow = undefined;
+    });
+  }
+  return fixedNow;
+}
+
 export const timeBuiltins: BuiltinTable = {
-  'time.now_ns': () => normaliseNumber(BigInt(Date.now()) * NS_PER_MS),
+  'time.now_ns': () => normaliseNumber(nowNs()),
   'time.parse_ns': (l, v) => normaliseNumber(parseNs(str(l), str(v))),
   'time.parse_rfc3339_ns': (v) => normaliseNumber(parseNs('RFC3339', str(v))),
   'time.parse_duration_ns': (v) => normaliseNumber(parseDuration(str(v))),

@@ -6,7 +6,7 @@
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { BuiltinError, str, type BuiltinTable } from '../operands.js';
-import { fromJson, type Value } from '../value.js';
+import { fromJson } from '../value.js';
 
 const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 const B64 = /^[A-Za-z0-9+/\s]*={0,2}\s*$/;
