@@ -200,9 +200,20 @@ t.test('with: input, data, functions', async (t) => {
     ['with', [['fnval', ['native', 'plus'], c(42)]], [['call', ['native', 'plus'], [c(1), c(1)], 4]]],
     ['call', ['native', 'plus'], [c(1), c(1)], 5],
   ])]);
-  const q = await load([outer, inner, fromData, f, h], [['outer']]);
-  q.setData({ cfg: { level: 1 } });
-  t.same(q.evaluate({ x: 'orig' }), [{ result: ['replaced', 'orig', 9, 'mock', 42, 2] }]);
+  const p = await load([outer, inner, fromData, f, h], [['outer']]);
+  p.setData({ cfg: { level: 1 } });
+  t.same(p.evaluate({ x: 'orig' }), [{ result: ['replaced', 'orig', 9, 'mock', 42, 2] }]);
+});
+
+t.test('with data replaces rules at, below and above the path', async (t) => {
+  const r = rule(['pkg', 'r'], [def(0, c(1), [])]);
+  const obj = rule(['pkg', 'o'], [def(0, ['obj', [[c('a'), c(1)], [c('b'), c(2)]]], [])]);
+  const q = rule(['q'], [def(3, ['arr', [v(0), v(1), v(2)]], [
+    ['with', [['data', ['pkg', 'r'], c(5)]], [['ref', ['data'], [c('pkg')], 0]]],
+    ['with', [['data', ['pkg'], ['obj', [[c('r'), c(7)]]]]], [['ref', ['rule', 1], [], 1]]],
+    ['with', [['data', ['pkg', 'o', 'b'], c(3)]], [['ref', ['rule', 2], [], 2]]],
+  ])]);
+  t.same(await run([q, r, obj]), [{ o: { a: 1, b: 2 }, r: 5 }, 7, { a: 1, b: 3 }]);
 });
 
 t.test('natives', async (t) => {
@@ -278,6 +289,15 @@ t.test('documents at one path merge: rules with keys, rules below them, base dat
   const two = rule(['p', 'r'], [def(0, c(2), [])]);
   const clash = await load([one, two], [['p']]);
   t.match(thrown(() => clash.evaluate({})), /^eval_conflict_error: object keys must be unique/);
+  // p[k].r := {"s": 1} (an object value) and p.q.r.t := 2 (injecting into it) conflict;
+  // p[k].r := 1 and p.q.z := 2 merge into the containers p and p.q.
+  const leafObject = rule(['p'], [{ nslots: 0, keys: [c('q'), c('r')], value: ['obj', [[c('s'), c(1)]]], body: [], elses: [] }], { keys: 2 });
+  const inject = rule(['p', 'q', 'r', 't'], [def(0, c(2), [])]);
+  const injected = await load([leafObject, inject], [['p']]);
+  t.match(thrown(() => injected.evaluate({})), /^eval_conflict_error: object keys must be unique/);
+  const leafOne = rule(['p'], [{ nslots: 0, keys: [c('q'), c('r')], value: c(1), body: [], elses: [] }], { keys: 2 });
+  const beside = rule(['p', 'q', 'z'], [def(0, c(2), [])]);
+  t.same((await load([leafOne, beside], [['p']])).evaluate({}), [{ result: { q: { r: 1, z: 2 } } }]);
 });
 
 t.test('packages without rules are empty objects; base data wins over a rule at the same path', async (t) => {
@@ -308,6 +328,11 @@ t.test('string and type natives', async (t) => {
     ['type_name', [null], 'null'], ['type_name', [[1]], 'array'], ['type_name', [{}], 'object'],
     ['is_string', ['x'], true], ['is_string', [1], false], ['is_number', [1], true], ['is_null', [null], true],
     ['is_boolean', [false], true], ['is_array', [[]], true], ['is_object', [{}], true], ['is_set', [[]], false],
+    ['split', ['a,b,,c', ','], ['a', 'b', '', 'c']], ['split', ['', ','], ['']], ['split', ['h😀i', ''], ['h', '😀', 'i']], ['split', [1, ','], undefined],
+    ['trim', ['xxhixx', 'x'], 'hi'], ['trim_left', ['😀😀a😀', '😀'], 'a😀'], ['trim_right', ['a😀😀', '😀'], 'a'], ['trim_right', ['abc', ''], 'abc'],
+    ['trim_prefix', ['prefix-x', 'prefix-'], 'x'], ['trim_prefix', ['x', 'y'], 'x'], ['trim_suffix', ['x.rego', '.rego'], 'x'], ['trim_suffix', ['x', ''], 'x'],
+    ['floor', [1.5], 1], ['floor', [-1.5], -2], ['ceil', [1.2], 2], ['abs', [-3], 3], ['abs', ['x'], undefined],
+    ['sum', [[1, 2.5]], 3.5], ['sum', [[]], 0], ['sum', [[1, 'x']], undefined], ['sum', [{ a: 1 }], undefined],
   ];
   for (const [name, args, want] of calls) {
     const g = rule(['p'], [def(args.length + 1, v(args.length), [
@@ -360,4 +385,22 @@ t.test('nesting deeper than the limit aborts cleanly', async (t) => {
   t.match(thrown(() => pol.evaluate({})), /^internal_error: evaluation too deep/);
   const shallow = await load([p, ...fns.slice(0, 100).map((f, i) => (i === 99 ? { ...f, defs: [{ nslots: 1, params: [v(0)], keys: [], value: v(0), body: [], elses: [] }] } : f))], [['p']]);
   t.same(shallow.evaluate({}), [{ result: 7 }], '100 nested calls are fine');
+});
+
+t.test('large partial sets, objects and comprehensions from unsorted input', async (t) => {
+  // s contains x if some x in input; o[x] := true if some x in input; c := {x: x | some x in input}
+  const s = rule(['s'], [def(2, v(1), [['ref', ['input'], [], 0], ['scan', v(0), null, v(1)]])], { leaf: 'set' });
+  const scan: Lit[] = [['ref', ['input'], [], 0], ['scan', v(0), null, v(1)]];
+  const o = rule(['o'], [{ nslots: 2, keys: [v(1)], value: c(true), body: scan, elses: [] }], { keys: 1 });
+  const comp = rule(['c'], [def(3, v(2), [['ref', ['input'], [], 0], ['compr', 'object', ['arr', [v(1), v(1)]], [['scan', v(0), null, v(1)]], 2]])]);
+  const n = 20000;
+  const input = Array.from({ length: n * 2 }, (_, i) => (i * 7919) % n);
+  const pol = await load([s, o, comp], [['s'], ['o'], ['c']]);
+  const set = pol.evaluate(input, 's')[0].result as number[];
+  t.equal(set.length, n);
+  t.ok(set.every((x, i) => x === i), 'sorted and unique');
+  const obj = pol.evaluate(input, 'o')[0].result as Record<string, boolean>;
+  t.equal(Object.keys(obj).length, n);
+  const cobj = pol.evaluate(input, 'c')[0].result as Record<string, number>;
+  t.equal(cobj['1234'], 1234);
 });

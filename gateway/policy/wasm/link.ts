@@ -61,7 +61,7 @@ function loadRuntime(): { bytes: Uint8Array; heapBase: number } {
  */
 function readHeapBase(bytes: Uint8Array): number {
   const module = new WebAssembly.Module(bytes);
-  const memory = new WebAssembly.Memory({ initial: minimumPages(bytes) });
+  const memory = new WebAssembly.Memory({ initial: requiredMemoryPages(bytes) });
   const fail = (): never => { throw new LinkError('the unlinked runtime called an import during start'); };
   const instance = new WebAssembly.Instance(module, {
     env: { memory, opa_abort: fail, opa_println: fail, opa_builtin0: fail, opa_builtin1: fail, opa_builtin2: fail, opa_builtin3: fail, opa_builtin4: fail },
@@ -75,11 +75,6 @@ function readHeapBase(bytes: Uint8Array): number {
 export function emitModule(plan: Plan): Uint8Array {
   const runtime = loadRuntime();
   return linkPlanJson(runtime.bytes, runtime.heapBase, new TextEncoder().encode(JSON.stringify(plan)));
-}
-
-/** Memory pages the module's memory import requires (pass at least this to loadPolicy). */
-export function requiredMemoryPages(module: Uint8Array): number {
-  return minimumPages(module);
 }
 
 // ---- Binary reading/writing -------------------------------------------------
@@ -229,7 +224,8 @@ function limits(r: Reader): void {
   if (flags & 1) r.u32();
 }
 
-function minimumPages(bytes: Uint8Array): number {
+/** Memory pages the module's memory import requires (pass at least this to loadPolicy). */
+export function requiredMemoryPages(bytes: Uint8Array): number {
   const imp = sections(bytes).find((s) => s.id === SEC_IMPORT);
   const mem = imp && memoryImport(imp.body);
   if (!mem) throw new LinkError('module does not import its memory');

@@ -3,7 +3,7 @@
 // to a Sink, which may stop the search (used by `not` and `every`).
 import {
   Value, K_STR, K_ARR, K_OBJ, K_SET, NULL,
-  K_BOOL, K_NUM, compareStrings, mkNum, mkStr, mkArr, mkSet, mkObj, mkEmptyObj, equal, objGet, objPut, objCopy, setAdd, setHas, isInt,
+  K_BOOL, K_NUM, compareStrings, mkNum, mkStr, mkArr, mkSet, mkObj, mkObjSorted, mkEmptyObj, sortedOrder, equal, objGet, objPut, objCopy, setHas, isInt,
 } from "./value";
 import {
   Plan, Lit, Term, Def, Group, TreeNode, Callee, WithTarget,
@@ -152,52 +152,73 @@ class MemberSink extends Sink {
   }
 }
 
-/** Partial objects: values (or set members) keyed by the definition's dynamic keys. */
-class MultiSink extends Sink {
+/**
+ * Partial objects: one row per solution (the dynamic keys, then the value),
+ * built into nested objects once at the end (see buildRows).
+ */
+class RowSink extends Sink {
   def: Def;
-  leafSet: bool;
-  result: Value;
-  constructor(def: Def, leafSet: bool, result: Value) {
+  rows: Value[][];
+  constructor(def: Def, rows: Value[][]) {
     super();
     this.def = def;
-    this.leafSet = leafSet;
-    this.result = result;
+    this.rows = rows;
   }
   emit(env: Env): bool {
     const keys = this.def.keys;
-    const v = evalTerm(this.def.value, env);
-    let obj = this.result;
-    const last = keys.length - 1;
-    for (let i = 0; i < last; i++) {
-      const k = evalTerm(keys[i], env);
-      let next = objGet(obj, k);
-      if (next === null) {
-        next = mkEmptyObj();
-        objPut(obj, k, next);
-      } else if (next.kind != K_OBJ) {
-        fail("eval_conflict_error: object keys must be unique");
-      }
-      obj = next;
-    }
-    const k = evalTerm(keys[last], env);
-    const existing = objGet(obj, k);
-    if (this.leafSet) {
-      if (existing === null) objPut(obj, k, mkSet([v]));
-      else if (existing.kind != K_SET) fail("eval_conflict_error: object keys must be unique");
-      else setAdd(existing, v);
-    } else if (existing === null) {
-      objPut(obj, k, v);
-    } else if (!equal(existing, v)) {
-      fail("eval_conflict_error: object keys must be unique");
-    }
+    const row = new Array<Value>(keys.length + 1);
+    for (let i = 0; i < keys.length; i++) row[i] = evalTerm(keys[i], env);
+    row[keys.length] = evalTerm(this.def.value, env);
+    this.rows.push(row);
     return true;
   }
+}
+
+const KEY_CONFLICT = "eval_conflict_error: object keys must be unique";
+
+/**
+ * The nested object of `rows` keyed by column `col` onwards: rows are sorted
+ * by that column and grouped, so building n rows costs O(n log n). Leaves
+ * hold a set of the rows' values (leafSet) or their one value; differing
+ * values under one key are a conflict.
+ */
+function buildRows(rows: Value[][], col: i32, leafSet: bool): Value {
+  const n = rows.length;
+  const column = new Array<Value>(n);
+  for (let i = 0; i < n; i++) column[i] = rows[i][col];
+  const order = sortedOrder(column);
+  const last = rows.length > 0 && col == rows[0].length - 2;
+  const keys = new Array<Value>(0);
+  const vals = new Array<Value>(0);
+  let i = 0;
+  while (i < n) {
+    const key = column[order[i]];
+    let j = i + 1;
+    while (j < n && equal(column[order[j]], key)) j++;
+    const group = new Array<Value[]>(j - i);
+    for (let k = i; k < j; k++) group[k - i] = rows[order[k]];
+    keys.push(key);
+    vals.push(last ? leafOf(group, col + 1, leafSet) : buildRows(group, col + 1, leafSet));
+    i = j;
+  }
+  return container(mkObjSorted(keys, vals));
+}
+
+function leafOf(group: Value[][], col: i32, leafSet: bool): Value {
+  if (leafSet) {
+    const members = new Array<Value>(group.length);
+    for (let i = 0; i < group.length; i++) members[i] = group[i][col];
+    return mkSet(members);
+  }
+  const v = group[0][col];
+  for (let i = 1; i < group.length; i++) if (!equal(group[i][col], v)) fail(KEY_CONFLICT);
+  return v;
 }
 
 class ComprSink extends Sink {
   lit: Lit;
   items: Value[] = [];
-  obj: Value = mkEmptyObj();
+  vals: Value[] = [];
   constructor(lit: Lit) {
     super();
     this.lit = lit;
@@ -206,19 +227,21 @@ class ComprSink extends Sink {
     const head = this.lit.a;
     if (this.lit.compr != CO_OBJECT) {
       this.items.push(evalTerm(head, env));
-      return true;
+    } else {
+      this.items.push(evalTerm(head.items[0], env));
+      this.vals.push(evalTerm(head.items[1], env));
     }
-    const k = evalTerm(head.items[0], env);
-    const v = evalTerm(head.items[1], env);
-    const existing = objGet(this.obj, k);
-    if (existing === null) objPut(this.obj, k, v);
-    else if (!equal(existing, v)) fail("eval_conflict_error: object keys must be unique");
     return true;
   }
   result(): Value {
     if (this.lit.compr == CO_ARRAY) return mkArr(this.items);
     if (this.lit.compr == CO_SET) return mkSet(this.items);
-    return this.obj;
+    const rows = new Array<Value[]>(this.items.length);
+    for (let i = 0; i < rows.length; i++) rows[i] = [this.items[i], this.vals[i]];
+    const obj = buildRows(rows, 0, false);
+    // A comprehension is a value, not a document container.
+    obj.b = false;
+    return obj;
   }
 }
 
@@ -538,27 +561,32 @@ function materialise(node: TreeNode, base: Value | null): Value | null {
     // Base data wins over a rule at the same path (as OPA's storage does).
     return base !== null || node.g < 0 ? base : groupValue(node.g);
   }
-  let obj = base !== null && base.kind == K_OBJ ? objCopy(base) : mkEmptyObj();
-  if (node.g >= 0) {
-    const own = groupValue(node.g);
-    if (own !== null) obj = merge(obj, own);
-  }
+  const obj = container(base !== null && base.kind == K_OBJ ? objCopy(base) : mkEmptyObj());
   for (let j = 0; j < node.names.length; j++) {
     const name = mkStr(node.names[j]);
     const sub = base !== null && base.kind == K_OBJ ? objGet(base, name) : null;
     const v = materialise(node.kids[j], sub);
-    if (v === null) continue;
-    const existing = objGet(obj, name);
-    objPut(obj, name, existing === null ? v : merge(existing, v));
+    if (v !== null) objPut(obj, name, v);
   }
-  return obj;
+  if (node.g < 0) return obj;
+  const own = groupValue(node.g);
+  return own === null ? obj : merge(obj, own);
 }
 
-/** Two documents at one path: objects merge, sets unite, anything else must be equal. */
+function container(v: Value): Value {
+  v.b = true;
+  return v;
+}
+
+/**
+ * Documents of different rules at one path: containers merge member by
+ * member, sets unite, anything else must be equal (a rule's object value
+ * cannot be extended by another rule).
+ */
 function merge(a: Value, b: Value): Value {
   if (equal(a, b)) return a;
-  if (a.kind == K_OBJ && b.kind == K_OBJ) {
-    const out = objCopy(a);
+  if (a.kind == K_OBJ && b.kind == K_OBJ && a.b && b.b) {
+    const out = container(objCopy(a));
     for (let j = 0; j < b.items.length; j++) {
       const existing = objGet(out, b.items[j]);
       objPut(out, b.items[j], existing === null ? b.vals[j] : merge(existing, b.vals[j]));
@@ -566,7 +594,7 @@ function merge(a: Value, b: Value): Value {
     return out;
   }
   if (a.kind == K_SET && b.kind == K_SET) return mkSet(a.items.concat(b.items));
-  fail("eval_conflict_error: object keys must be unique");
+  fail(KEY_CONFLICT);
   return a;
 }
 
@@ -603,12 +631,12 @@ function computeGroup(g: i32): Value | null {
     }
     result = mkSet(members);
   } else {
-    const acc = mkEmptyObj();
+    const rows = new Array<Value[]>(0);
     for (let d = 0; d < group.defs.length; d++) {
       const def = group.defs[d];
-      evalBody(def.body, 0, new StaticArray<Value | null>(def.nslots), new MultiSink(def, group.leafSet, acc));
+      evalBody(def.body, 0, new StaticArray<Value | null>(def.nslots), new RowSink(def, rows));
     }
-    result = acc;
+    result = rows.length == 0 ? container(mkEmptyObj()) : buildRows(rows, 0, group.leafSet);
   }
   depth--;
   return result;

@@ -1,8 +1,9 @@
 // The OPA WebAssembly ABI 1.2 surface of the policy runtime (see
 // /work/shared/opa-conformance/docs/opa-wasm-abi.md and the npm loader).
-// heapGet and heapSet are @global functions of the custom runtime (./rt.ts).
-// It is compiled as an entry of its own, so it exports nothing: the module's
-// exports are the ABI only.
+//
+// heapGet and heapSet are @global functions of the custom runtime (./rt.ts):
+// it is compiled as an entry of its own, so it exports nothing and the
+// module's exports are the ABI only.
 import { portcullis_plan_addr, portcullis_plan_len, portcullis_heap_base, planLinked } from "./embed";
 import { Value, K_OBJ, K_ARR, K_STR, mkArr, mkStr, mkNum, mkEmptyObj, objGet, objPut, search } from "./value";
 import { parseText, dumpAddr } from "./text";

@@ -2,7 +2,7 @@
 // gateway/policy/wasm/natives.ts, which tells the planner what is native.
 // Errors (wrong operand types, division by zero) make the call undefined,
 // as in OPA's WebAssembly target.
-import { Value, K_NUM, K_STR, K_ARR, K_OBJ, K_SET, TRUE, mkBool, mkNum, mkStr, mkSet, compare, equal, setHas, search, objGet, isInt } from "./value";
+import { Value, K_NUM, K_STR, K_ARR, K_OBJ, K_SET, TRUE, mkArr, mkBool, mkNum, mkStr, mkSet, compare, equal, setHas, search, objGet, isInt } from "./value";
 import { dumpString } from "./text";
 
 // @ts-ignore: decorator
@@ -17,6 +17,8 @@ const NAMES: string[] = [
   "count", "print",
   "startswith", "endswith", "contains", "lower", "upper", "concat",
   "type_name", "is_null", "is_boolean", "is_number", "is_string", "is_array", "is_object", "is_set",
+  "split", "trim", "trim_left", "trim_right", "trim_prefix", "trim_suffix",
+  "floor", "ceil", "abs", "sum",
 ];
 
 // Ids: positions in NAMES.
@@ -45,15 +47,22 @@ const N_UPPER: i32 = 21;
 const N_CONCAT: i32 = 22;
 const N_TYPE_NAME: i32 = 23;
 const N_IS_NULL: i32 = 24;
+// 25..30: the other is_<type> checks, in kind order.
+const N_SPLIT: i32 = 31;
+const N_TRIM: i32 = 32;
+const N_TRIM_LEFT: i32 = 33;
+const N_TRIM_RIGHT: i32 = 34;
+const N_TRIM_PREFIX: i32 = 35;
+const N_TRIM_SUFFIX: i32 = 36;
+const N_FLOOR: i32 = 37;
+const N_CEIL: i32 = 38;
+const N_ABS: i32 = 39;
+const N_SUM: i32 = 40;
 
 const TYPE_NAMES: string[] = ["null", "boolean", "number", "string", "array", "object", "set"];
 
 export function nativeId(name: string): i32 {
   return NAMES.indexOf(name);
-}
-
-export function nativeName(id: i32): string {
-  return NAMES[id];
 }
 
 function bothNum(a: Value, b: Value): bool {
@@ -66,7 +75,8 @@ export function callNative(id: i32, args: Value[]): Value | null {
   if (id == N_PRINT) return print(args);
   if (id == N_COUNT) return n == 1 ? count(args[0]) : null;
   if (id == N_MEMBER_3) return n == 3 ? member3(args[0], args[1], args[2]) : null;
-  if (id >= N_TYPE_NAME) return n == 1 ? typeCheck(id, args[0]) : null;
+  if (id >= N_TYPE_NAME && id < N_SPLIT) return n == 1 ? typeCheck(id, args[0]) : null;
+  if (id >= N_FLOOR) return n == 1 ? numeric(id, args[0]) : null;
   if (id == N_LOWER || id == N_UPPER) return n == 1 && args[0].kind == K_STR ? mkStr(id == N_LOWER ? args[0].s.toLowerCase() : args[0].s.toUpperCase()) : null;
   if (n != 2) return null;
   const a = args[0];
@@ -97,6 +107,15 @@ export function callNative(id: i32, args: Value[]): Value | null {
     case N_ENDSWITH: return a.kind == K_STR && b.kind == K_STR ? mkBool(a.s.endsWith(b.s)) : null;
     case N_CONTAINS: return a.kind == K_STR && b.kind == K_STR ? mkBool(a.s.includes(b.s)) : null;
     case N_CONCAT: return concat(a, b);
+  }
+  if (a.kind != K_STR || b.kind != K_STR) return null;
+  switch (id) {
+    case N_SPLIT: return split(a.s, b.s);
+    case N_TRIM: return mkStr(trimRight(trimLeft(a.s, b.s), b.s));
+    case N_TRIM_LEFT: return mkStr(trimLeft(a.s, b.s));
+    case N_TRIM_RIGHT: return mkStr(trimRight(a.s, b.s));
+    case N_TRIM_PREFIX: return mkStr(a.s.startsWith(b.s) ? a.s.substring(b.s.length) : a.s);
+    case N_TRIM_SUFFIX: return mkStr(b.s.length > 0 && a.s.endsWith(b.s) ? a.s.substring(0, a.s.length - b.s.length) : a.s);
   }
   return null;
 }
@@ -185,4 +204,70 @@ function concat(delim: Value, coll: Value): Value | null {
     parts[i] = item.s;
   }
   return mkStr(parts.join(delim.s));
+}
+
+/** floor, ceil, abs of a number; sum of an array or set of numbers. */
+function numeric(id: i32, v: Value): Value | null {
+  if (id == N_SUM) {
+    if (v.kind != K_ARR && v.kind != K_SET) return null;
+    let total: f64 = 0;
+    for (let i = 0; i < v.items.length; i++) {
+      if (v.items[i].kind != K_NUM) return null;
+      total += v.items[i].n;
+    }
+    return mkNum(total);
+  }
+  if (v.kind != K_NUM) return null;
+  if (id == N_FLOOR) return mkNum(Math.floor(v.n));
+  if (id == N_CEIL) return mkNum(Math.ceil(v.n));
+  return mkNum(Math.abs(v.n));
+}
+
+/** The code points of `s` as strings (surrogate pairs stay together). */
+function codePoints(s: string): string[] {
+  const out = new Array<string>(0);
+  let i = 0;
+  while (i < s.length) {
+    const w = isPairAt(s, i) ? 2 : 1;
+    out.push(s.substring(i, i + w));
+    i += w;
+  }
+  return out;
+}
+
+function isPairAt(s: string, i: i32): bool {
+  const c = s.charCodeAt(i);
+  if (c < 0xd800 || c > 0xdbff || i + 1 >= s.length) return false;
+  const d = s.charCodeAt(i + 1);
+  return d >= 0xdc00 && d <= 0xdfff;
+}
+
+/** split(s, delimiter): an empty delimiter splits into code points (Go's strings.Split). */
+function split(s: string, delim: string): Value {
+  const parts = delim.length == 0 ? codePoints(s) : s.split(delim);
+  const items = new Array<Value>(parts.length);
+  for (let i = 0; i < parts.length; i++) items[i] = mkStr(parts[i]);
+  return mkArr(items);
+}
+
+/** Removes leading code points that occur in `cutset`. */
+function trimLeft(s: string, cutset: string): string {
+  let i = 0;
+  while (i < s.length) {
+    const w = isPairAt(s, i) ? 2 : 1;
+    if (!cutset.includes(s.substring(i, i + w))) break;
+    i += w;
+  }
+  return s.substring(i);
+}
+
+/** Removes trailing code points that occur in `cutset`. */
+function trimRight(s: string, cutset: string): string {
+  let j = s.length;
+  while (j > 0) {
+    const w = j >= 2 && isPairAt(s, j - 2) ? 2 : 1;
+    if (!cutset.includes(s.substring(j - w, j))) break;
+    j -= w;
+  }
+  return s.substring(0, j);
 }

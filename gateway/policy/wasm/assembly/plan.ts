@@ -351,6 +351,7 @@ function decodeTarget(v: Value): WithTarget {
 function decodeDef(v: Value): Def {
   const d = new Def();
   d.nslots = int(field(v, "nslots"), "nslots");
+  if (d.nslots < 0) bad("negative nslots");
   const params = optField(v, "params");
   if (params !== null) d.params = decodeTerms(params);
   d.keys = decodeTerms(field(v, "keys"));
@@ -369,9 +370,14 @@ function decodeDef(v: Value): Def {
 function decodeGroup(v: Value): Group {
   const g = new Group();
   g.path = strings(field(v, "path"), "group path");
-  g.isFunc = str(field(v, "kind"), "group kind") == "function";
+  const kind = str(field(v, "kind"), "group kind");
+  if (kind != "rule" && kind != "function") bad("unknown group kind " + kind);
+  g.isFunc = kind == "function";
   g.keys = int(field(v, "keys"), "group keys");
-  g.leafSet = str(field(v, "leaf"), "group leaf") == "set";
+  if (g.keys < 0) bad("negative group keys");
+  const leaf = str(field(v, "leaf"), "group leaf");
+  if (leaf != "value" && leaf != "set") bad("unknown group leaf " + leaf);
+  g.leafSet = leaf == "set";
   const dflt = optField(v, "default");
   if (dflt !== null) g.dflt = decodeTerm(dflt);
   const defs = arr(field(v, "defs"), "defs");

@@ -17,6 +17,11 @@ const NO_ITEMS: Value[] = [];
 
 export class Value {
   kind: u8 = K_NULL;
+  /**
+   * Booleans: the value. Objects: true for a document container (a package, or
+   * the object built by rules with keys) into which other rules may merge
+   * members; a rule's own object value is not one.
+   */
   b: bool = false;
   n: f64 = 0;
   s: string = "";
@@ -83,7 +88,7 @@ export function mkEmptyObj(): Value {
   return mkObjSorted([], []);
 }
 
-/** An object from pairs in any order; a later duplicate key replaces an earlier one. */
+/** An object from pairs in any order (the arrays are reused); a later duplicate key replaces an earlier one. */
 export function mkObj(keys: Value[], vals: Value[]): Value {
   const n = keys.length;
   let sorted = true;
@@ -91,9 +96,8 @@ export function mkObj(keys: Value[], vals: Value[]): Value {
     if (compare(keys[i - 1], keys[i]) >= 0) { sorted = false; break; }
   }
   if (sorted) return mkObjSorted(keys, vals);
-  const order = new Array<i32>(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  sortIndexByKeys(order, keys);
+  if (n <= SMALL) return mkObjSmall(keys, vals);
+  const order = sortedOrder(keys);
   const ks = new Array<Value>(0);
   const vs = new Array<Value>(0);
   for (let i = 0; i < n; i++) {
@@ -110,9 +114,45 @@ export function mkObj(keys: Value[], vals: Value[]): Value {
   return mkObjSorted(ks, vs);
 }
 
-// Stable merge sort of indices by key (stability makes the last duplicate win above).
-function sortIndexByKeys(order: i32[], keys: Value[]): void {
-  const n = order.length;
+/** Objects up to this size are sorted in place by insertion, without allocating. */
+const SMALL: i32 = 16;
+
+function mkObjSmall(keys: Value[], vals: Value[]): Value {
+  let n = keys.length;
+  // Stable insertion sort of the pairs.
+  for (let i = 1; i < n; i++) {
+    const k = keys[i];
+    const v = vals[i];
+    let j = i - 1;
+    while (j >= 0 && compare(keys[j], k) > 0) {
+      keys[j + 1] = keys[j];
+      vals[j + 1] = vals[j];
+      j--;
+    }
+    keys[j + 1] = k;
+    vals[j + 1] = v;
+  }
+  // Equal keys are adjacent, in input order: keep the last value of each.
+  let w = 0;
+  for (let i = 0; i < n; i++) {
+    if (w > 0 && compare(keys[w - 1], keys[i]) == 0) {
+      vals[w - 1] = vals[i];
+    } else {
+      keys[w] = keys[i];
+      vals[w] = vals[i];
+      w++;
+    }
+  }
+  keys.length = w;
+  vals.length = w;
+  return mkObjSorted(keys, vals);
+}
+
+/** Indices of `keys` in OPA order; stable, so equal keys keep their relative order. */
+export function sortedOrder(keys: Value[]): i32[] {
+  const n = keys.length;
+  const order = new Array<i32>(n);
+  for (let i = 0; i < n; i++) order[i] = i;
   const tmp = new Array<i32>(n);
   for (let width = 1; width < n; width <<= 1) {
     for (let lo = 0; lo < n - width; lo += width << 1) {
@@ -128,10 +168,23 @@ function sortIndexByKeys(order: i32[], keys: Value[]): void {
       for (let x = lo; x < hi; x++) order[x] = tmp[x];
     }
   }
+  return order;
 }
 
 function sortValues(a: Value[]): void {
   const n = a.length;
+  if (n <= SMALL) {
+    for (let i = 1; i < n; i++) {
+      const v = a[i];
+      let j = i - 1;
+      while (j >= 0 && compare(a[j], v) > 0) {
+        a[j + 1] = a[j];
+        j--;
+      }
+      a[j + 1] = v;
+    }
+    return;
+  }
   const tmp = new Array<Value>(n);
   for (let width = 1; width < n; width <<= 1) {
     for (let lo = 0; lo < n - width; lo += width << 1) {
@@ -262,14 +315,6 @@ export function objPut(obj: Value, key: Value, val: Value): void {
   const at = -i - 1;
   insertAt(obj.items, at, key);
   insertAt(obj.vals, at, val);
-}
-
-/** Adds an element to a set in place; returns false when already present. */
-export function setAdd(set: Value, elem: Value): bool {
-  const i = search(set.items, elem);
-  if (i >= 0) return false;
-  insertAt(set.items, -i - 1, elem);
-  return true;
 }
 
 export function setHas(set: Value, elem: Value): bool {
