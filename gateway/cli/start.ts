@@ -1,0 +1,43 @@
+/** `portcullis start`: run the gateway until SIGINT/SIGTERM. */
+import { existsSync } from 'node:fs';
+import { resolveConfigPath } from '../config/load.js';
+import { agentFiles, pkiPaths } from '../pki/store.js';
+import { DEFAULT_AGENT, startGateway } from '../server.js';
+import { PolicyReloader } from '../policy/reload.js';
+import { parse, stringOption } from './args.js';
+
+export async function run(args: string[]): Promise<number> {
+  const configFile = stringOption(parse(args, ['config']), 'config');
+  const gateway = await startGateway(configFile === undefined ? {} : { configFile });
+  const lines = [
+    `Portcullis listening on ${gateway.url}`,
+    `  MCP endpoints: ${gateway.url}/mcp (all servers) and ${gateway.upstreams.names().map((n) => `${gateway.url}/mcp/${n}`).join(', ')}`,
+  ];
+  if (gateway.config.listen.auth === 'mtls') {
+    const pkiDir = resolveConfigPath(gateway.config, gateway.config.tls.dir);
+    const agent = agentFiles(pkiPaths(pkiDir), DEFAULT_AGENT);
+    if (gateway.createdAgent !== undefined) lines.push(`  Created a development PKI in ${pkiDir}`);
+    lines.push(
+      existsSync(agent.cert)
+        ? `  Connect with client certificate ${agent.cert} and key ${agent.key}, trusting ${pkiPaths(pkiDir).caCert}`
+        : `  Connect with a client certificate from "portcullis certs issue <agent>", trusting ${pkiPaths(pkiDir).caCert}`,
+    );
+  } else {
+    lines.push('  Connect with "Authorization: Bearer <token>" from "portcullis token issue <agent>"');
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+  // SIGHUP forces a policy reload (compiled and tested off to the side, swapped in only if good).
+  const reloadPolicy = (): void => {
+    if (gateway.decider instanceof PolicyReloader) void gateway.decider.reload();
+  };
+  process.on('SIGHUP', reloadPolicy);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => {
+      process.off('SIGHUP', reloadPolicy);
+      void gateway.close().then(resolve, resolve);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return 0;
+}

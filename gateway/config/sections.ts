@@ -1,0 +1,55 @@
+/**
+ * The sections of portcullis.yaml: one line per section, each a schema
+ * fragment owned by the module that reads it. Add a section by importing its
+ * fragment and type and adding one line to SECTIONS and PortcullisConfig.
+ */
+import type { RateLimitConfig } from '../ratelimit/config.js';
+import { rateLimitConfigSchema } from '../ratelimit/config.js';
+import type { HoldsConfig } from '../holds/config.js';
+import { holdsConfigSchema } from '../holds/config.js';
+import type { PinningConfig } from '../pinning/config.js';
+import { pinningConfigSchema } from '../pinning/config.js';
+import {
+  agentsSchema,
+  jwtSchema,
+  listenSchema,
+  tlsSchema,
+  upstreamsSchema,
+} from './spine-schema.js';
+import type { AgentConfig, JwtConfig, ListenConfig, TlsConfig, UpstreamConfig } from './spine-schema.js';
+import type { PolicyConfig } from '../policy/config.js';
+import { policyConfigSchema } from '../policy/config.js';
+
+export const SECTIONS = {
+  listen: listenSchema,
+  tls: tlsSchema,
+  jwt: jwtSchema,
+  agents: agentsSchema,
+  policy: policyConfigSchema,
+  upstreams: upstreamsSchema,
+  rate_limits: rateLimitConfigSchema,
+  holds: holdsConfigSchema,
+  pinning: pinningConfigSchema,
+} as const;
+
+/** The validated, defaulted, frozen configuration. */
+export interface PortcullisConfig {
+  listen: ListenConfig;
+  tls: TlsConfig;
+  jwt: JwtConfig;
+  agents: Record<string, AgentConfig>;
+  policy: PolicyConfig;
+  upstreams: Record<string, UpstreamConfig>;
+  rate_limits?: RateLimitConfig;
+  holds: HoldsConfig;
+  pinning: PinningConfig;
+  /** Absolute folder of the config file: relative paths in it resolve from here. */
+  base_dir: string;
+}
+
+/** The whole-document schema: unknown top-level keys are rejected like any other. */
+export const CONFIG_SCHEMA = {
+  type: 'object',
+  additionalProperties: false,
+  properties: SECTIONS,
+} as const;

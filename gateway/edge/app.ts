@@ -1,0 +1,177 @@
+/**
+ * The HTTP edge (fastify): TLS, body limit, timeouts, Host/Origin checks,
+ * authentication, and the routes. Everything MCP happens in McpHttp.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import Fastify from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ListenConfig } from '../config/spine-schema.js';
+import { GatewayError } from '../errors.js';
+import type { ErrorName } from '../errors.js';
+import type { AgentIdentity } from '../identity/agent.js';
+import type { RevocationList } from '../identity/revocation.js';
+import { writeHttpError } from '../mcp/http-io.js';
+import type { McpHttp } from '../mcp/endpoint.js';
+import type { Endpoint } from '../pipeline/context.js';
+import type { Authenticate } from './authenticate.js';
+import { HostOriginGuard } from './host-origin.js';
+
+export interface TlsMaterial {
+  key: string;
+  cert: string;
+  ca: string;
+}
+
+export interface EdgeOptions {
+  listen: ListenConfig;
+  tls: TlsMaterial;
+  /** Set for mTLS listeners: checked on every new connection. */
+  revocation?: RevocationList;
+  authenticate: Authenticate;
+  mcp: McpHttp;
+  knownServer(name: string): boolean;
+  /** Readiness report; `ready` false answers 503. */
+  readiness(): { ready: boolean; [key: string]: unknown };
+  log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
+}
+
+/** TLS handshakes that take longer than this are dropped (stalled or hostile clients). */
+const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+const FASTIFY_ERRORS: Record<string, ErrorName> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'bodyTooLarge',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupportedMediaType',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bodyTooLarge',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'parseError',
+};
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    agent?: AgentIdentity;
+  }
+}
+
+function firstHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> {
+  const mtls = options.listen.auth === 'mtls';
+  const app = Fastify({
+    logger: false,
+    bodyLimit: options.listen.body_limit_bytes,
+    requestTimeout: options.listen.request_timeout_ms,
+    keepAliveTimeout: options.listen.keep_alive_timeout_ms,
+    return503OnClosing: true,
+    https: {
+      key: options.tls.key,
+      cert: options.tls.cert,
+      ca: options.tls.ca,
+      requestCert: mtls,
+      rejectUnauthorized: mtls,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+      // node:https server options: how often request deadlines are enforced (default 30 s).
+      connectionsCheckingInterval: Math.min(1000, options.listen.request_timeout_ms),
+    },
+  });
+
+  // Node enforces an unfinished request's deadline through headersTimeout too; keep both equal.
+  app.server.headersTimeout = options.listen.request_timeout_ms;
+
+  const revocation = options.revocation;
+  if (revocation !== undefined) {
+    // Revocation is checked per connection, so a revoked certificate cannot open a new one.
+    app.server.on('secureConnection', (socket: TLSSocket) => {
+      const serial = socket.getPeerCertificate()?.serialNumber;
+      if (serial === undefined || revocation.isRevoked(serial)) {
+        options.log('warn', 'refused revoked client certificate', { serial: serial ?? 'none' });
+        socket.destroy();
+      }
+    });
+  }
+
+  // Bodies are kept as text: McpHttp parses them and answers bad JSON with a JSON-RPC error.
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  // The Host allowlist needs the bound port (port 0 picks one at listen time).
+  let guard: HostOriginGuard | undefined;
+  app.server.on('listening', () => {
+    const address = app.server.address();
+    if (typeof address === 'object' && address !== null) {
+      guard = new HostOriginGuard(address.port, options.listen.allowed_hosts, options.listen.allowed_origins);
+    }
+  });
+
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    if (guard === undefined) throw new GatewayError('internalError', 'not listening');
+    // Admin routes (admin-holds.ts) check same-origin requests and authenticate admins themselves.
+    const admin = request.url.startsWith('/admin/');
+    guard.check(firstHeader(request.headers.host), admin ? undefined : firstHeader(request.headers.origin));
+    if (!admin) request.agent = await options.authenticate(request.raw as IncomingMessage);
+  });
+
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _request, reply: FastifyReply) => {
+    let name: ErrorName = 'internalError';
+    let detail: string | undefined;
+    if (error instanceof GatewayError) {
+      name = error.kind;
+      detail = error.detail;
+    } else if (error.code !== undefined && FASTIFY_ERRORS[error.code] !== undefined) {
+      name = FASTIFY_ERRORS[error.code] as ErrorName;
+    } else if (error.statusCode === 408) {
+      name = 'requestTimeout';
+    } else if (error.statusCode !== undefined && error.statusCode < 500) {
+      name = 'invalidRequest';
+    } else {
+      options.log('error', 'edge error', { error: error.name, code: error.code ?? 'none' });
+    }
+    reply.hijack();
+    writeHttpError(reply.raw, name, null, detail);
+  });
+
+  app.setNotFoundHandler((_request, reply) => {
+    reply.hijack();
+    writeHttpError(reply.raw, 'notFound');
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_request, reply) => {
+    const report = options.readiness();
+    return reply.code(report.ready ? 200 : 503).send(report);
+  });
+
+  const handle = (endpointOf: (request: FastifyRequest) => Endpoint | undefined) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const endpoint = endpointOf(request);
+    reply.hijack();
+    if (endpoint === undefined) {
+      writeHttpError(reply.raw, 'unknownServer', null, (request.params as { server?: string }).server);
+      return;
+    }
+    const call = { req: request.raw, res: reply.raw, agent: request.agent as AgentIdentity, endpoint };
+    try {
+      if (request.method === 'POST') await options.mcp.post({ ...call, body: typeof request.body === 'string' ? request.body : '' });
+      else if (request.method === 'GET') options.mcp.get(call);
+      else options.mcp.delete(call);
+    } catch (err) {
+      options.log('error', 'mcp handler failed', { error: err instanceof Error ? err.name : 'unknown' });
+      writeHttpError(reply.raw, 'internalError');
+    }
+  };
+  const aggregate = handle(() => ({ kind: 'aggregate' }));
+  const single = handle((request) => {
+    const server = (request.params as { server: string }).server;
+    return options.knownServer(server) ? { kind: 'server', server } : undefined;
+  });
+  for (const method of ['POST', 'GET', 'DELETE'] as const) {
+    app.route({ method, url: '/mcp', handler: aggregate });
+    app.route({ method, url: '/mcp/:server', handler: single });
+  }
+  const notAllowed = async (_request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    reply.hijack();
+    writeHttpError(reply.raw, 'methodNotAllowed', null, undefined, { allow: 'GET, POST, DELETE' });
+  };
+  for (const url of ['/mcp', '/mcp/:server']) app.route({ method: ['PUT', 'PATCH'], url, handler: notAllowed });
+  return app;
+}

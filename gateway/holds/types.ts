@@ -1,0 +1,56 @@
+/** Shared shapes of the hold store, its events and the people who decide holds. */
+
+/** Who is asking the admin API; only `admin` principals with the approver role may decide. */
+export interface Principal {
+  kind: 'admin' | 'agent';
+  /** Stable identity (SPIFFE id for certificates, `token:<name>` for tokens). */
+  id: string;
+  name: string;
+  roles: string[];
+}
+
+export type HoldState = 'pending' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'forwarded' | 'returned';
+
+/** A hold as stored, listed and persisted. Arguments are only ever kept redacted. */
+export interface HoldRecord {
+  id: string;
+  state: HoldState;
+  agent_id: string;
+  agent_name: string;
+  server: string;
+  method: string;
+  tool?: string;
+  /** Arguments with secrets masked: what an approver reviews. */
+  arguments: unknown;
+  /** SHA-256 (hex) of canonical JSON of {server, method, tool, arguments}: binds an approval to this exact call. */
+  digest: string;
+  /** Policy revision that asked for the hold: an approval is void under another revision. */
+  revision: string;
+  reasons: string[];
+  /** Roles or identities, any one of which may decide (from the decision's `hold.approvers`). */
+  approvers: string[];
+  created_at: string;
+  expires_at: string;
+  decided_at?: string;
+  decided_by?: string;
+  /** The approver's or the gateway's stated reason (sanitised, bounded). */
+  decision_reason?: string;
+  forwarded_at?: string;
+  returned_at?: string;
+  /** For `returned`: whether the upstream answered with a result (true) or an error (false). */
+  result_ok?: boolean;
+}
+
+export type HoldEventType = 'proposed' | 'approved' | 'denied' | 'expired' | 'cancelled' | 'forwarded' | 'returned';
+
+export interface HoldEvent {
+  type: HoldEventType;
+  hold: HoldRecord;
+  /** Seconds from proposal to this event (for the hold-age histogram). */
+  age_s: number;
+}
+
+/** How a hold ended for the waiting call. */
+export type HoldOutcome =
+  | { approved: true; hold: HoldRecord }
+  | { approved: false; state: 'denied' | 'expired' | 'cancelled'; hold: HoldRecord };

@@ -1,0 +1,21 @@
+/**
+ * Who is calling: the AgentInput the policy sees, derived from a verified
+ * client certificate or JWT subject plus the roles the configuration gives
+ * that agent name (none for names it does not know).
+ */
+import type { AgentInput } from '../policy/decision.js';
+import type { AgentConfig } from '../config/spine-schema.js';
+
+export type AgentIdentity = AgentInput;
+
+/** The agent name inside spiffe://<trust-domain>/agent/<name>, when the id is one of ours. */
+export function agentNameFromSpiffe(id: string, trustDomain: string): string | undefined {
+  const prefix = `spiffe://${trustDomain}/agent/`;
+  if (!id.startsWith(prefix)) return undefined;
+  const name = id.slice(prefix.length);
+  return /^[A-Za-z0-9._-]{1,64}$/.test(name) ? name : undefined;
+}
+
+export function rolesFor(agents: Readonly<Record<string, AgentConfig>>, name: string): string[] {
+  return Object.hasOwn(agents, name) ? [...(agents[name]?.roles ?? [])] : [];
+}

@@ -1,0 +1,279 @@
+/**
+ * The agent-facing MCP Streamable HTTP endpoint, framework-free: POST
+ * (messages), GET (the session's event stream), DELETE (end the session).
+ * Every message is checked here for shape, then handed to the pipeline.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { DEFAULT_NEGOTIATED_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCNotification, JSONRPCRequest, Result } from '@modelcontextprotocol/sdk/types.js';
+import { GatewayError, rpcError } from '../errors.js';
+import type { AgentIdentity } from '../identity/agent.js';
+import type { Endpoint, MessageContext, Outcome, Services, Stage } from '../pipeline/context.js';
+import { runPipeline } from '../pipeline/run.js';
+import { PostExchange } from './exchange.js';
+import { SseStream, writeHttpError } from './http-io.js';
+import type { WireMessage } from './http-io.js';
+import { negotiateVersion } from './initialize.js';
+import { classify } from './jsonrpc.js';
+import type { Params, RpcId, RpcMessage } from './jsonrpc.js';
+import { AgentSession } from './session.js';
+import { SessionStore } from './sessions.js';
+
+export interface HttpCall {
+  req: IncomingMessage;
+  res: ServerResponse;
+  agent: AgentIdentity;
+  endpoint: Endpoint;
+  /** Raw request body (POST), already bounded by the edge's body limit. */
+  body?: string;
+}
+
+/** Protocol versions from which JSON-RPC batches are forbidden. */
+const NO_BATCH_FROM = '2025-06-18';
+const MAX_BATCH = 100;
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function wireAnswer(id: RpcId | null, outcome: Outcome): WireMessage {
+  if (outcome.kind === 'result') return { jsonrpc: '2.0', id, result: outcome.result };
+  const error = outcome.kind === 'error' ? outcome.error : rpcError('internalError');
+  return { jsonrpc: '2.0', id, error };
+}
+
+function endpointServes(endpoint: Endpoint, upstream: string): boolean {
+  return endpoint.kind === 'aggregate' || endpoint.server === upstream;
+}
+
+export class McpHttp {
+  private readonly sessions: SessionStore;
+  /** Sessions of stateless POSTs, alive only while their POST is. */
+  private readonly ephemeral = new Set<AgentSession>();
+
+  constructor(
+    private readonly stages: readonly Stage[],
+    private readonly services: Services,
+    private readonly stateless: boolean,
+    idleTimeoutMs: number,
+  ) {
+    this.sessions = new SessionStore(idleTimeoutMs);
+  }
+
+  private *liveSessions(): Generator<AgentSession> {
+    yield* this.sessions.all();
+    yield* this.ephemeral;
+  }
+
+  /** The session a non-initialize HTTP request belongs to, or an HTTP error already written. */
+  private existingSession(call: HttpCall): AgentSession | undefined {
+    const id = header(call.req, 'mcp-session-id');
+    if (id === undefined) {
+      writeHttpError(call.res, 'sessionRequired');
+      return undefined;
+    }
+    const session = this.sessions.get(id);
+    // Another agent's session id is answered exactly like an unknown one.
+    if (session === undefined || !session.ownedBy(call.agent) || !sameEndpoint(session.endpoint, call.endpoint)) {
+      writeHttpError(call.res, 'sessionNotFound');
+      return undefined;
+    }
+    session.touch();
+    return session;
+  }
+
+  private protocolHeaderOk(call: HttpCall): boolean {
+    const version = header(call.req, 'mcp-protocol-version');
+    if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
+      writeHttpError(call.res, 'unsupportedProtocolVersion', null, version);
+      return false;
+    }
+    return true;
+  }
+
+  async post(call: HttpCall): Promise<void> {
+    const accept = header(call.req, 'accept') ?? '';
+    if (!accept.includes('application/json') || !accept.includes('text/event-stream')) return writeHttpError(call.res, 'notAcceptable');
+    if (!this.protocolHeaderOk(call)) return;
+    let body: unknown;
+    try {
+      body = JSON.parse(call.body ?? '');
+    } catch {
+      return writeHttpError(call.res, 'parseError');
+    }
+    const batch = Array.isArray(body);
+    const elements: unknown[] = batch ? (body as unknown[]) : [body];
+    if (elements.length === 0) return writeHttpError(call.res, 'invalidRequest', null, 'empty batch');
+    if (elements.length > MAX_BATCH) return writeHttpError(call.res, 'batchTooLarge');
+    const classified = elements.map(classify);
+    if (!batch && classified[0]?.ok === false) return writeHttpError(call.res, 'invalidRequest', classified[0].id);
+
+    const initialize = classified.find((c) => c.ok && c.message.kind === 'request' && c.message.method === 'initialize');
+    if (initialize !== undefined && batch) return writeHttpError(call.res, 'invalidRequest', null, 'initialize must be sent alone');
+    let session: AgentSession | undefined;
+    if (initialize?.ok && initialize.message.kind === 'request') {
+      const params = initialize.message.params ?? {};
+      const capabilities = (params.capabilities ?? {}) as Params;
+      session = new AgentSession(this.stateless ? undefined : randomUUID(), call.endpoint, call.agent, negotiateVersion(params.protocolVersion), capabilities);
+    } else if (this.stateless) {
+      session = new AgentSession(undefined, call.endpoint, call.agent, header(call.req, 'mcp-protocol-version') ?? DEFAULT_NEGOTIATED_PROTOCOL_VERSION, {});
+    } else {
+      session = this.existingSession(call);
+      if (session === undefined) return;
+    }
+    if (batch && session.protocolVersion >= NO_BATCH_FROM) return writeHttpError(call.res, 'batchNotSupported');
+
+    const requests: Array<Extract<RpcMessage, { kind: 'request' }>> = [];
+    const others: RpcMessage[] = [];
+    const early: WireMessage[] = [];
+    const seen = new Set<RpcId>();
+    for (const c of classified) {
+      if (!c.ok) early.push({ jsonrpc: '2.0', id: c.id, error: rpcError('invalidRequest') });
+      else if (c.message.kind !== 'request') others.push(c.message);
+      else if (seen.has(c.message.id)) early.push({ jsonrpc: '2.0', id: c.message.id, error: rpcError('invalidRequest', 'duplicate id') });
+      else {
+        seen.add(c.message.id);
+        requests.push(c.message);
+      }
+    }
+    const headers: Record<string, string> = session.sessionId === undefined ? {} : { 'mcp-session-id': session.sessionId };
+    const isNew = initialize !== undefined;
+    if (this.stateless) this.ephemeral.add(session);
+    try {
+      for (const message of others) await this.fromAgent(session, message);
+      if (requests.length === 0 && early.length === 0) {
+        call.res.writeHead(202, headers).end();
+        return;
+      }
+      const exchange = new PostExchange(call.res, requests.map((r) => r.id), early, batch, headers);
+      const controllers = requests.map((request) => ({ request, signal: session.begin(request.id, exchange) }));
+      exchange.onAbandoned(() => {
+        for (const { request } of controllers) session.cancel(request.id);
+      });
+      await Promise.all(
+        controllers.map(async ({ request, signal }) => {
+          const outcome = await this.runRequest(session, request, signal);
+          session.end(request.id);
+          if (isNew && outcome.kind === 'result') this.sessions.add(session);
+          exchange.answer(request.id, wireAnswer(request.id, outcome));
+        }),
+      );
+    } finally {
+      session.touch();
+      if (this.stateless) {
+        this.ephemeral.delete(session);
+        session.close();
+      }
+    }
+  }
+
+  private runRequest(session: AgentSession, request: Extract<RpcMessage, { kind: 'request' }>, signal: AbortSignal): Promise<Outcome> {
+    const ctx: MessageContext = {
+      direction: 'request',
+      message: request.params === undefined ? { kind: 'request', id: request.id, method: request.method } : { kind: 'request', id: request.id, method: request.method, params: request.params },
+      agent: session.agent,
+      channel: session,
+      services: this.services,
+      signal,
+      receivedAt: process.hrtime.bigint(),
+    };
+    const token = (request.params?._meta as Params | undefined)?.progressToken;
+    if (typeof token === 'string' || typeof token === 'number') ctx.progressToken = token;
+    session.track(request.id, ctx);
+    return runPipeline(this.stages, ctx);
+  }
+
+  /** Notifications and answers to the gateway's own requests. */
+  private async fromAgent(session: AgentSession, message: RpcMessage): Promise<void> {
+    if (message.kind === 'result' || message.kind === 'error') {
+      if (message.id !== null) session.answerFromAgent(message.id, message.kind === 'result' ? { result: message.result } : { error: message.error });
+      return;
+    }
+    if (message.kind !== 'notification') return;
+    const outcome = await runPipeline(this.stages, {
+      direction: 'request',
+      message: message.params === undefined ? { kind: 'notification', method: message.method } : { kind: 'notification', method: message.method, params: message.params },
+      agent: session.agent,
+      channel: session,
+      services: this.services,
+      signal: new AbortController().signal,
+      receivedAt: process.hrtime.bigint(),
+    });
+    if (outcome.kind === 'error') this.services.log('info', 'notification not forwarded', { method: message.method, code: outcome.error.code });
+  }
+
+  get(call: HttpCall): void {
+    if (!(header(call.req, 'accept') ?? '').includes('text/event-stream')) return writeHttpError(call.res, 'notAcceptableSse');
+    if (this.stateless) return writeHttpError(call.res, 'methodNotAllowed', null, undefined, { allow: 'POST' });
+    if (!this.protocolHeaderOk(call)) return;
+    const session = this.existingSession(call);
+    if (session === undefined) return;
+    if (!session.canAttachStream()) return writeHttpError(call.res, 'streamConflict');
+    session.attachStream(new SseStream(call.res, { 'mcp-session-id': session.sessionId ?? '' }));
+  }
+
+  delete(call: HttpCall): void {
+    if (this.stateless) return writeHttpError(call.res, 'methodNotAllowed', null, undefined, { allow: 'POST' });
+    const session = this.existingSession(call);
+    if (session === undefined || session.sessionId === undefined) return;
+    this.sessions.delete(session.sessionId);
+    call.res.writeHead(200).end();
+  }
+
+  /** The one agent request waiting on `upstream`, when exactly one is (shared upstreams carry no session). */
+  private soleWaiter(upstream: string): { session: AgentSession; id: RpcId } | undefined {
+    let found: { session: AgentSession; id: RpcId } | undefined;
+    for (const session of this.liveSessions()) {
+      for (const id of session.inFlightFor(upstream)) {
+        if (found !== undefined) return undefined;
+        found = { session, id };
+      }
+    }
+    return found;
+  }
+
+  /** A request from an upstream (sampling, elicitation, roots): to the agent whose call caused it. */
+  async onServerRequest(upstream: string, request: JSONRPCRequest, signal: AbortSignal): Promise<Result> {
+    const waiter = this.soleWaiter(upstream);
+    if (waiter === undefined) throw new GatewayError('clientUnreachable', 'cannot tell which agent the server request is for');
+    const message = { kind: 'request' as const, method: request.method, ...(request.params === undefined ? {} : { params: request.params as Params }) };
+    const outcome = await this.services.relay(waiter.session, waiter.session.agent, upstream, message, waiter.id, signal);
+    if (outcome.kind === 'result') return outcome.result;
+    const error = outcome.kind === 'error' ? outcome.error : rpcError('internalError');
+    // `code` and `data` are what the SDK copies into its error answer to the upstream.
+    throw Object.assign(new Error(error.message), { code: error.code, data: error.data });
+  }
+
+  /** A notification from an upstream: list changes to everyone it concerns, the rest to the caller it belongs to. */
+  onNotification(upstream: string, notification: JSONRPCNotification): void {
+    const { method } = notification;
+    const params = notification.params as Params | undefined;
+    const message = { kind: 'notification' as const, method, ...(params === undefined ? {} : { params }) };
+    if (method === 'notifications/tools/list_changed') this.services.tools.invalidate(upstream);
+    const targets: Array<{ session: AgentSession; related?: RpcId }> = [];
+    if (method.endsWith('/list_changed')) {
+      for (const session of this.liveSessions()) if (endpointServes(session.endpoint, upstream)) targets.push({ session });
+    } else if (method === 'notifications/resources/updated') {
+      const uri = typeof params?.uri === 'string' ? params.uri : '';
+      for (const session of this.liveSessions()) if (endpointServes(session.endpoint, upstream) && session.isSubscribed(uri)) targets.push({ session });
+    } else {
+      // Anything else may carry one agent's data: it goes only to the agent whose call is running.
+      const waiter = this.soleWaiter(upstream);
+      if (waiter !== undefined) targets.push({ session: waiter.session, related: waiter.id });
+    }
+    for (const { session, related } of targets) {
+      void this.services.relay(session, session.agent, upstream, message, related, new AbortController().signal);
+    }
+  }
+
+  close(): void {
+    this.sessions.closeAll();
+    for (const session of this.ephemeral) session.close();
+  }
+}
+
+function sameEndpoint(a: Endpoint, b: Endpoint): boolean {
+  return a.kind === b.kind && (a.kind === 'aggregate' || (b.kind === 'server' && a.server === b.server));
+}

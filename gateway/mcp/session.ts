@@ -1,0 +1,171 @@
+/**
+ * One agent session on an MCP endpoint: who it belongs to, its negotiated
+ * protocol, its open streams, its in-flight requests (so cancellation and
+ * disconnects reach the upstream) and the requests the gateway sent it.
+ */
+import { GatewayError } from '../errors.js';
+import type { AgentIdentity } from '../identity/agent.js';
+import type { AgentChannel, Endpoint, Route } from '../pipeline/context.js';
+import type { PostExchange } from './exchange.js';
+import type { SseStream, WireMessage } from './http-io.js';
+import type { Params, RpcId } from './jsonrpc.js';
+
+interface InFlight {
+  controller: AbortController;
+  exchange: PostExchange;
+  /** The request's pipeline context: its route says which upstream it waits on. */
+  ctx?: { route?: Route };
+}
+
+interface PendingAgentRequest {
+  resolve(result: Params): void;
+  reject(error: Error): void;
+}
+
+/** Server requests need the matching client capability. */
+const REQUIRED_CAPABILITY: Record<string, string> = {
+  'sampling/createMessage': 'sampling',
+  'elicitation/create': 'elicitation',
+  'roots/list': 'roots',
+};
+
+/** Upper bound on how long the gateway waits for an agent to answer a server request. */
+const AGENT_ANSWER_TIMEOUT_MS = 600_000;
+
+function key(id: RpcId): string {
+  return typeof id === 'number' ? `n:${id}` : `s:${id}`;
+}
+
+export class AgentSession implements AgentChannel {
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly pending = new Map<string, PendingAgentRequest>();
+  private readonly owners = new Map<string, string>();
+  private readonly subscriptions = new Set<string>();
+  private standalone: SseStream | undefined;
+  private nextId = 1;
+  lastActivity = Date.now();
+
+  constructor(
+    readonly sessionId: string | undefined,
+    readonly endpoint: Endpoint,
+    readonly agent: AgentIdentity,
+    readonly protocolVersion: string,
+    readonly clientCapabilities: Params,
+  ) {}
+
+  /** Whether a later HTTP request comes from the agent this session belongs to. */
+  ownedBy(agent: AgentIdentity): boolean {
+    return agent.id === this.agent.id && agent.auth === this.agent.auth;
+  }
+
+  touch(): void {
+    this.lastActivity = Date.now();
+  }
+
+  canAttachStream(): boolean {
+    return !this.standalone?.open;
+  }
+
+  attachStream(stream: SseStream): void {
+    this.standalone = stream;
+  }
+
+  /** Registers an agent request; its signal aborts on cancel, disconnect or session end. */
+  begin(id: RpcId, exchange: PostExchange): AbortSignal {
+    const entry: InFlight = { controller: new AbortController(), exchange };
+    this.inFlight.set(key(id), entry);
+    return entry.controller.signal;
+  }
+
+  track(id: RpcId, ctx: { route?: Route }): void {
+    const entry = this.inFlight.get(key(id));
+    if (entry) entry.ctx = ctx;
+  }
+
+  end(id: RpcId): void {
+    this.inFlight.delete(key(id));
+  }
+
+  /** Agent request ids currently waiting on `server`. */
+  inFlightFor(server: string): RpcId[] {
+    const ids: RpcId[] = [];
+    for (const [k, entry] of this.inFlight) {
+      const route = entry.ctx?.route;
+      if (route?.kind === 'upstream' && route.server === server) ids.push(k.startsWith('n:') ? Number(k.slice(2)) : k.slice(2));
+    }
+    return ids;
+  }
+
+  cancel(requestId: RpcId): void {
+    this.inFlight.get(key(requestId))?.controller.abort();
+  }
+
+  private deliver(message: WireMessage, relatedRequestId: RpcId | undefined): boolean {
+    const exchange = relatedRequestId === undefined ? undefined : this.inFlight.get(key(relatedRequestId))?.exchange;
+    if (exchange?.open && exchange.push(message)) return true;
+    return this.standalone?.send(message) ?? false;
+  }
+
+  notify(method: string, params: Params | undefined, relatedRequestId?: RpcId): void {
+    this.deliver(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params }, relatedRequestId);
+  }
+
+  request(method: string, params: Params | undefined, relatedRequestId: RpcId | undefined, signal: AbortSignal): Promise<Params> {
+    const capability = REQUIRED_CAPABILITY[method];
+    if (capability !== undefined && this.clientCapabilities[capability] === undefined) {
+      return Promise.reject(new GatewayError('clientUnreachable', `agent did not declare ${capability}`));
+    }
+    const id = `portcullis-${this.nextId++}`;
+    const message: WireMessage = params === undefined ? { jsonrpc: '2.0', id, method } : { jsonrpc: '2.0', id, method, params };
+    return new Promise<Params>((resolve, reject) => {
+      const timer = setTimeout(() => settle(() => reject(new GatewayError('clientUnreachable', 'agent did not answer in time'))), AGENT_ANSWER_TIMEOUT_MS);
+      const onAbort = (): void => {
+        this.notify('notifications/cancelled', { requestId: id, reason: 'cancelled by the server' }, relatedRequestId);
+        settle(() => reject(new GatewayError('cancelled')));
+      };
+      const settle = (finish: () => void): void => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', onAbort);
+        this.pending.delete(id);
+        finish();
+      };
+      this.pending.set(id, { resolve: (result) => settle(() => resolve(result)), reject: (error) => settle(() => reject(error)) });
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (!this.deliver(message, relatedRequestId)) settle(() => reject(new GatewayError('clientUnreachable', 'no open stream to the agent')));
+    });
+  }
+
+  /** The agent's answer to a request the gateway sent; false when nothing waits for it. */
+  answerFromAgent(id: RpcId, outcome: { result: Params } | { error: { code: number; message: string; data?: unknown } }): boolean {
+    const waiting = typeof id === 'string' ? this.pending.get(id) : undefined;
+    if (waiting === undefined) return false;
+    if ('result' in outcome) waiting.resolve(outcome.result);
+    // `code` and `data` are what the SDK copies into the error it sends upstream.
+    else waiting.reject(Object.assign(new Error(outcome.error.message), { code: outcome.error.code, data: outcome.error.data }));
+    return true;
+  }
+
+  resourceOwner(uri: string): string | undefined {
+    return this.owners.get(uri);
+  }
+
+  rememberResources(server: string, uris: string[]): void {
+    for (const uri of uris) this.owners.set(uri, server);
+  }
+
+  subscribed(uri: string, on: boolean): void {
+    if (on) this.subscriptions.add(uri);
+    else this.subscriptions.delete(uri);
+  }
+
+  isSubscribed(uri: string): boolean {
+    return this.subscriptions.has(uri);
+  }
+
+  close(): void {
+    for (const entry of this.inFlight.values()) entry.controller.abort();
+    this.inFlight.clear();
+    for (const waiting of this.pending.values()) waiting.reject(new GatewayError('sessionNotFound'));
+    this.standalone?.end();
+  }
+}

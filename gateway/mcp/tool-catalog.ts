@@ -1,0 +1,70 @@
+/**
+ * Tool definitions per upstream, as the policy input needs them (definition
+ * hash, annotations, description flags). Fetched on first use, dropped when
+ * the upstream says its tool list changed.
+ */
+import type { ToolInput } from '../policy/decision.js';
+import { definitionHash, toolDefinitionOf } from '../pinning/definition.js';
+import { flagDefinition } from '../pinning/description-inspection.js';
+import type { UpstreamRegistry } from '../upstreams/registry.js';
+import { GatewayError } from '../errors.js';
+import type { Params } from './jsonrpc.js';
+
+/** Most pages followed when listing one upstream (a misbehaving server cannot loop us forever). */
+export const MAX_LIST_PAGES = 100;
+
+/** Every page of a list method on one upstream, concatenated. */
+export async function listAll(upstreams: UpstreamRegistry, server: string, method: string, key: string, signal?: AbortSignal): Promise<unknown[]> {
+  const upstream = upstreams.get(server);
+  if (upstream === undefined) throw new GatewayError('unknownServer', server);
+  const items: unknown[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < MAX_LIST_PAGES; page++) {
+    const result: Params = await upstream.request(method, cursor === undefined ? undefined : { cursor }, { signal });
+    const batch = result[key];
+    if (Array.isArray(batch)) items.push(...batch);
+    cursor = typeof result.nextCursor === 'string' ? result.nextCursor : undefined;
+    if (cursor === undefined) break;
+  }
+  return items;
+}
+
+export function toolInputOf(entry: unknown): ToolInput | undefined {
+  const definition = toolDefinitionOf(entry);
+  if (definition === undefined) return undefined;
+  return { definition_hash: definitionHash(definition), annotations: definition.annotations ?? {}, flags: flagDefinition(definition) };
+}
+
+export class ToolCatalog {
+  private readonly cache = new Map<string, Promise<Map<string, ToolInput>>>();
+
+  constructor(private readonly upstreams: UpstreamRegistry) {}
+
+  private load(server: string): Promise<Map<string, ToolInput>> {
+    let entry = this.cache.get(server);
+    if (entry === undefined) {
+      entry = listAll(this.upstreams, server, 'tools/list', 'tools').then((tools) => {
+        const byName = new Map<string, ToolInput>();
+        for (const tool of tools) {
+          const input = toolInputOf(tool);
+          const name = (tool as { name?: unknown }).name;
+          if (input !== undefined && typeof name === 'string') byName.set(name, input);
+        }
+        return byName;
+      });
+      // A failed listing is not remembered: the next call tries again.
+      entry.catch(() => this.cache.delete(server));
+      this.cache.set(server, entry);
+    }
+    return entry;
+  }
+
+  /** The tool's description for the policy; undefined when the upstream does not list it. */
+  async describe(server: string, tool: string): Promise<ToolInput | undefined> {
+    return (await this.load(server)).get(tool);
+  }
+
+  invalidate(server: string): void {
+    this.cache.delete(server);
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * Pin-tools stage (rug-pull protection). A tools/call only reaches a tool
+ * whose current definition is the pinned (reviewed) one, and the policy sees
+ * that pinned definition; tools/list answers show only such tools, with
+ * invisible characters removed from their texts. A changed tool is
+ * quarantined by the pin store until an operator approves it.
+ */
+import { GatewayError } from '../errors.js';
+import type { Params } from '../mcp/jsonrpc.js';
+import { joinName, splitName } from '../mcp/names.js';
+import { listAll } from '../mcp/tool-catalog.js';
+import type { ToolInput } from '../policy/decision.js';
+import type { MessageContext, Next, Outcome } from './context.js';
+
+async function pinnedTool(ctx: MessageContext, server: string, tool: string): Promise<ToolInput> {
+  const { pins } = ctx.services.enforcement;
+  let status = pins.status(server, tool);
+  // ctx.tool comes from the catalog's listing; when it is not the pin, ask the upstream what it serves now.
+  if (status.state !== 'pinned' || ctx.tool?.definition_hash !== status.hash) {
+    pins.observe(server, await listAll(ctx.services.upstreams, server, 'tools/list', 'tools', ctx.signal));
+    ctx.services.tools.invalidate(server);
+    status = pins.status(server, tool);
+  }
+  if (status.state === 'quarantined') throw new GatewayError('toolQuarantined', tool);
+  if (status.state === 'unknown') throw new GatewayError('toolNotListed', tool);
+  return { definition_hash: status.hash, annotations: status.definition.annotations ?? {}, flags: status.flags };
+}
+
+/** The entries of a tools/list answer an agent may see, per upstream. */
+function visibleTools(ctx: MessageContext, tools: unknown[]): unknown[] {
+  const { pins } = ctx.services.enforcement;
+  const endpoint = ctx.channel.endpoint;
+  if (endpoint.kind === 'server') return pins.observe(endpoint.server, tools);
+  // Aggregated: names are <server>__<tool>; pins are kept under the upstream's own names.
+  const byServer = new Map<string, Params[]>();
+  for (const entry of tools) {
+    const name = (entry as Params | null)?.name;
+    const parts = typeof name === 'string' ? splitName(name) : undefined;
+    if (parts === undefined) continue;
+    const list = byServer.get(parts.server) ?? [];
+    list.push({ ...(entry as Params), name: parts.name });
+    byServer.set(parts.server, list);
+  }
+  const visible: unknown[] = [];
+  for (const [server, entries] of byServer) {
+    for (const entry of pins.observe(server, entries)) {
+      visible.push({ ...(entry as Params), name: joinName(server, (entry as { name: string }).name) });
+    }
+  }
+  return visible;
+}
+
+export async function pinToolsStage(ctx: MessageContext, next: Next): Promise<Outcome> {
+  const route = ctx.route;
+  if (ctx.direction !== 'request') return next();
+  if (ctx.message.method === 'tools/call' && route?.kind === 'upstream' && route.tool !== undefined) {
+    ctx.tool = await pinnedTool(ctx, route.server, route.tool);
+  }
+  const outcome = await next();
+  if (ctx.message.method !== 'tools/list' || outcome.kind !== 'result' || !Array.isArray(outcome.result.tools)) return outcome;
+  return { kind: 'result', result: { ...outcome.result, tools: visibleTools(ctx, outcome.result.tools) } };
+}

@@ -1,0 +1,65 @@
+/** The policy input document for one message and one target server. */
+import type { MessageInput, PolicyInput, ToolInput } from '../policy/decision.js';
+import type { MessageContext } from './context.js';
+
+/** The server named in policy input for messages the aggregated endpoint answers itself. */
+export const AGGREGATE_SERVER = '*';
+
+export interface Subject {
+  server: string;
+  tool?: string;
+  prompt?: string;
+  uri?: string;
+  listing?: boolean;
+  toolInput?: ToolInput;
+}
+
+export function policyInput(ctx: MessageContext, subject: Subject): PolicyInput {
+  const message: MessageInput = {
+    direction: ctx.direction,
+    kind: ctx.message.kind,
+    method: ctx.message.method,
+    server: subject.server,
+  };
+  if (subject.tool !== undefined) message.tool = subject.tool;
+  if (subject.prompt !== undefined) message.prompt = subject.prompt;
+  if (subject.uri !== undefined) message.uri = subject.uri;
+  if (subject.listing) {
+    message.listing = true;
+  } else if (ctx.message.method === 'tools/call' || ctx.message.method === 'prompts/get') {
+    message.arguments = ctx.message.params?.arguments ?? {};
+  } else if (ctx.direction === 'response' && ctx.message.params !== undefined) {
+    message.arguments = ctx.message.params;
+  }
+  const input: PolicyInput = {
+    agent: ctx.agent,
+    message,
+    context: { time_ns: Date.now() * 1_000_000 },
+  };
+  if (ctx.channel.sessionId !== undefined) input.context.session = ctx.channel.sessionId;
+  const tool = subject.toolInput ?? (subject.listing ? undefined : ctx.tool);
+  if (tool !== undefined) input.tool = tool;
+  return input;
+}
+
+/** The subject of a routed message (fan-out targets are decided one by one). */
+export function routeSubject(ctx: MessageContext): Subject[] {
+  const route = ctx.route;
+  const endpoint = ctx.channel.endpoint;
+  switch (route?.kind) {
+    case 'upstream': {
+      const subject: Subject = { server: route.server };
+      if (route.tool !== undefined) subject.tool = route.tool;
+      if (route.prompt !== undefined) subject.prompt = route.prompt;
+      if (route.uri !== undefined) subject.uri = route.uri;
+      return [subject];
+    }
+    case 'fanout':
+      return route.servers.map((server) => ({ server }));
+    case 'agent':
+      return [{ server: route.server }];
+    case 'local':
+    default:
+      return [{ server: endpoint.kind === 'server' ? endpoint.server : AGGREGATE_SERVER }];
+  }
+}

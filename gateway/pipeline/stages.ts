@@ -1,0 +1,29 @@
+/**
+ * The ordered stages every message passes, in both directions. Add a stage
+ * by writing one file and adding one line here. Stages before `forward` see
+ * the outcome on the way back (e.g. list filtering, response inspection).
+ */
+import type { Stage } from './context.js';
+import { routeStage } from './route.js';
+import { describeToolStage } from './describe-tool.js';
+import { pinToolsStage } from './pin-tools.js';
+import { validateArgumentsStage } from './validate-arguments.js';
+import { decideStage } from './decide.js';
+import { rateLimitStage } from './rate-limit.js';
+import { holdStage } from './hold.js';
+import { inspectResponseStage } from './inspect-response.js';
+import { filterListsStage } from './filter-lists.js';
+import { forwardStage } from './forward.js';
+
+export const STAGES: readonly Stage[] = [
+  routeStage, // where does it go (validation of the JSON-RPC shape happened at the transport)
+  describeToolStage, // which tool definition it calls
+  pinToolsStage, // only pinned (reviewed) tool definitions are callable; ← tool lists hide quarantined tools
+  validateArgumentsStage, // tools/call arguments must match the pinned input schema
+  decideStage, // policy decision: deny answers here, nothing forwarded
+  rateLimitStage, // token buckets per agent, per agent+tool (the decision's rate class), per server
+  holdStage, // decisions asking for a hold wait here for a person's approval
+  inspectResponseStage, // ← tool results asked of the policy (direction response): withheld or masked
+  filterListsStage, // ← list answers keep only what the policy allows
+  forwardStage, // to the upstream(s), or to the agent
+];

@@ -1,0 +1,198 @@
+/**
+ * Composes and starts the gateway: configuration, PKI, policy, upstreams,
+ * the MCP endpoints and the HTTPS edge. close() is idempotent.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance } from 'fastify';
+import { loadConfigFile, resolveConfigPath } from './config/load.js';
+import type { PortcullisConfig } from './config/sections.js';
+import { buildEdge } from './edge/app.js';
+import { adminHoldsPlugin } from './edge/admin-holds.js';
+import { jwtAuthenticator, mtlsAuthenticator } from './edge/authenticate.js';
+import { approverAuthenticator } from './holds/approver-auth.js';
+import { type Enforcement, enforcementFromConfig } from './pipeline/enforcement.js';
+import { JwtAuthenticator, verificationKey } from './identity/jwt.js';
+import { RevocationList } from './identity/revocation.js';
+import { McpHttp } from './mcp/endpoint.js';
+import { relayer } from './mcp/relay.js';
+import { ToolCatalog } from './mcp/tool-catalog.js';
+import type { Services } from './pipeline/context.js';
+import { STAGES } from './pipeline/stages.js';
+import { hasPki, initPki, issueAgent, pkiPaths } from './pki/store.js';
+import type { AgentFiles } from './pki/store.js';
+import type { PolicyDecider } from './policy/decision.js';
+import { PolicyReloader } from './policy/reload.js';
+import { policySource } from './policy/config.js';
+import { UpstreamRegistry } from './upstreams/registry.js';
+
+export type Logger = Services['log'];
+
+/** One JSON line per event on stderr; fields never carry message contents. */
+export const stderrLogger: Logger = (level, message, fields) => {
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })}\n`);
+};
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+/** The package root, where the default portcullis.yaml and policies/ live (this file is gateway/ or dist/gateway/). */
+export const PACKAGE_ROOT = path.resolve(here, path.basename(path.dirname(here)) === 'dist' ? '../..' : '..');
+
+/** The config file `start` uses when none is given: ./portcullis.yaml, else the packaged default. */
+export function defaultConfigFile(cwd = process.cwd()): string {
+  const local = path.join(cwd, 'portcullis.yaml');
+  return existsSync(local) ? local : path.join(PACKAGE_ROOT, 'portcullis.yaml');
+}
+
+/**
+ * The policy folder compiled to WebAssembly by the project's compiler and
+ * loaded in the engine; reloaded when the folder changes. Throws when the
+ * policy cannot run: the gateway does not start without one.
+ */
+export async function loadPolicyFolder(dir: string, log: Logger = stderrLogger): Promise<PolicyReloader> {
+  return startPolicy({ location: { kind: 'folder', path: dir }, options: {} }, log);
+}
+
+/** Starts the policy from the `policy` section (folder or bundle, tests, signature keys). */
+async function startPolicy(source: ReturnType<typeof policySource>, log: Logger): Promise<PolicyReloader> {
+  const reloader = new PolicyReloader(source.location, { ...source.options, onFailure: (failure) => log('warn', 'policy decision failed closed', { ...failure }) });
+  reloader.on('reload', (event: { result: string; revision?: string; reason?: string }) => {
+    if (event.result !== 'unchanged') log(event.result === 'success' ? 'info' : 'error', `policy reload ${event.result}`, { ...event });
+  });
+  await reloader.start();
+  return reloader;
+}
+
+export interface StartOptions {
+  config?: PortcullisConfig;
+  configFile?: string;
+  /** A decider instead of compiling config.policy.dir (tests with their own policy data). */
+  decider?: PolicyDecider;
+  log?: Logger;
+}
+
+export interface RunningGateway {
+  config: PortcullisConfig;
+  url: string;
+  port: number;
+  /** Set when a development PKI was created on this start. */
+  createdAgent?: { name: string; files: AgentFiles };
+  upstreams: UpstreamRegistry;
+  decider: PolicyDecider;
+  /** Rate limiter, holds and tool pins (their events feed audit and metrics). */
+  enforcement: Enforcement;
+  close(): Promise<void>;
+}
+
+/** The agent a fresh development PKI gets a certificate for (the default policy knows it). */
+export const DEFAULT_AGENT = 'demo';
+
+interface Tls {
+  key: string;
+  cert: string;
+  ca: string;
+  crlFile: string | undefined;
+}
+
+function tlsMaterial(config: PortcullisConfig): { tls: Tls; createdAgent?: RunningGateway['createdAgent'] } {
+  const { tls } = config;
+  const read = (p: string): string => readFileSync(resolveConfigPath(config, p), 'utf8');
+  if (tls.ca !== undefined || tls.cert !== undefined || tls.key !== undefined) {
+    if (tls.ca === undefined || tls.cert === undefined || tls.key === undefined) {
+      throw new Error('portcullis.yaml: tls.ca, tls.cert and tls.key must be given together');
+    }
+    return { tls: { key: read(tls.key), cert: read(tls.cert), ca: read(tls.ca), crlFile: tls.crl && resolveConfigPath(config, tls.crl) } };
+  }
+  const paths = pkiPaths(resolveConfigPath(config, tls.dir));
+  let createdAgent: RunningGateway['createdAgent'];
+  if (!hasPki(paths)) {
+    initPki(paths, tls.trust_domain);
+    createdAgent = { name: DEFAULT_AGENT, files: issueAgent(paths, tls.trust_domain, DEFAULT_AGENT) };
+  }
+  const material = {
+    key: readFileSync(paths.serverKey, 'utf8'),
+    cert: readFileSync(paths.serverCert, 'utf8'),
+    ca: readFileSync(paths.caCert, 'utf8'),
+    crlFile: tls.crl !== undefined ? resolveConfigPath(config, tls.crl) : paths.crl,
+  };
+  return createdAgent === undefined ? { tls: material } : { tls: material, createdAgent };
+}
+
+export async function startGateway(options: StartOptions = {}): Promise<RunningGateway> {
+  const config = options.config ?? loadConfigFile(options.configFile ?? defaultConfigFile());
+  const log = options.log ?? stderrLogger;
+  const { tls, createdAgent } = tlsMaterial(config);
+  const reloader = options.decider === undefined ? await startPolicy(policySource(config.policy, (p) => resolveConfigPath(config, p)), log) : undefined;
+  reloader?.watch();
+  const decider: PolicyDecider = options.decider ?? (reloader as PolicyReloader);
+
+  let mcp: McpHttp | undefined;
+  const upstreams = new UpstreamRegistry(config.upstreams, config.base_dir, {
+    onServerRequest: (upstream, request, signal) => {
+      if (mcp === undefined) return Promise.reject(new Error('gateway not ready'));
+      return mcp.onServerRequest(upstream, request, signal);
+    },
+    onNotification: (upstream, notification) => mcp?.onNotification(upstream, notification),
+    log: (level, message) => log(level, message),
+  });
+  const enforcement = enforcementFromConfig(config, log);
+  const services: Services = {
+    config,
+    decider,
+    upstreams,
+    tools: new ToolCatalog(upstreams),
+    enforcement,
+    log,
+    relay: relayer(STAGES, () => services),
+  };
+  mcp = new McpHttp(STAGES, services, config.listen.sessions === 'stateless', config.listen.session_idle_timeout_ms);
+
+  const authenticate =
+    config.listen.auth === 'mtls'
+      ? mtlsAuthenticator(config.tls.trust_domain, config.agents)
+      : jwtAuthenticator(
+          new JwtAuthenticator(config.jwt, verificationKey(config.jwt, (p) => resolveConfigPath(config, p), tls.cert), config.tls.trust_domain, config.agents),
+        );
+  let app: FastifyInstance | undefined;
+  const httpHandlers = mcp;
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      enforcement.close();
+      httpHandlers.close();
+      await app?.close();
+      await upstreams.closeAll();
+      reloader?.close();
+    })();
+    return closing;
+  };
+  try {
+    await upstreams.startAll();
+    app = await buildEdge({
+      listen: config.listen,
+      tls,
+      ...(config.listen.auth === 'mtls' ? { revocation: new RevocationList(tls.crlFile, tls.ca, (m) => log('error', m)) } : {}),
+      authenticate,
+      mcp: httpHandlers,
+      knownServer: (name) => upstreams.get(name) !== undefined,
+      readiness: () => ({ ready: upstreams.allReady(), policy: decider.revision, ...(reloader ? { policy_status: reloader.describe() } : {}), upstreams: upstreams.health() }),
+      log,
+    });
+    await app.register(adminHoldsPlugin, {
+      holds: enforcement.holds,
+      pins: enforcement.pins,
+      authenticate: approverAuthenticator(config.tls.trust_domain, config.holds.approvers),
+    });
+    await app.listen({ host: config.listen.host, port: config.listen.port });
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
+  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+  const running: RunningGateway = { config, url: `https://${host === '0.0.0.0' ? 'localhost' : host}:${port}`, port, upstreams, decider, enforcement, close };
+  if (createdAgent !== undefined) running.createdAgent = createdAgent;
+  return running;
+}

@@ -1,0 +1,68 @@
+/**
+ * The SDK client transport for one configured upstream. A stdio child gets
+ * exactly the environment the config lists: nothing of the gateway's own
+ * environment (not even PATH or HOME) unless named in `env_allow`.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DEFAULT_INHERITED_ENV_VARS, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { HttpUpstreamConfig, StdioUpstreamConfig } from '../config/spine-schema.js';
+
+export class UpstreamConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UpstreamConfigError';
+  }
+}
+
+/**
+ * The child's environment. The SDK merges a default set (HOME, PATH, ...) under
+ * whatever we pass; naming those keys with `undefined` removes them again,
+ * because child_process skips undefined values.
+ */
+export function childEnvironment(config: StdioUpstreamConfig, parentEnv: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
+  const env: Record<string, string | undefined> = {};
+  for (const key of DEFAULT_INHERITED_ENV_VARS) env[key] = undefined;
+  for (const key of config.env_allow) {
+    const value = parentEnv[key];
+    if (value !== undefined) env[key] = value;
+  }
+  return { ...env, ...config.env };
+}
+
+export function stdioTransport(config: StdioUpstreamConfig, baseDir: string): StdioClientTransport {
+  for (const dir of config.ensure_dirs) mkdirSync(path.resolve(baseDir, dir), { recursive: true });
+  return new StdioClientTransport({
+    // "node" is the Node.js running the gateway: no PATH lookup, no npx, no network.
+    command: config.command === 'node' ? process.execPath : config.command,
+    args: [...config.args],
+    cwd: path.resolve(baseDir, config.cwd ?? '.'),
+    // Undefined values are deliberate (see childEnvironment); the SDK's type only lists strings.
+    env: childEnvironment(config) as Record<string, string>,
+    // A child's stderr may print anything, secrets included: it goes nowhere (health shows our own reason).
+    stderr: 'ignore',
+  });
+}
+
+/** Header values, with secrets read from the gateway's environment at connect time. */
+export function upstreamHeaders(name: string, config: HttpUpstreamConfig, env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [header, value] of Object.entries(config.headers)) {
+    if (typeof value === 'string') {
+      headers[header] = value;
+      continue;
+    }
+    const secret = env[value.env];
+    if (secret === undefined) {
+      throw new UpstreamConfigError(`upstream "${name}": header ${header} needs environment variable ${value.env}, which is not set`);
+    }
+    headers[header] = `${value.prefix ?? ''}${secret}`;
+  }
+  return headers;
+}
+
+export function httpTransport(name: string, config: HttpUpstreamConfig): Transport {
+  return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: upstreamHeaders(name, config) } });
+}

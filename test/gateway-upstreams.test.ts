@@ -1,0 +1,119 @@
+/**
+ * Upstreams from the configuration: a stdio child sees only the environment
+ * the config allows, a crashed child is restarted with backoff and its health
+ * is visible, and a Streamable HTTP upstream gets its secret headers from the
+ * gateway's environment.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import t from 'tap';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { Agent, request } from 'undici';
+import { childEnvironment, upstreamHeaders, UpstreamConfigError } from '../gateway/upstreams/transports.js';
+import { connectClient, policyWithGrants, PROBE, startTestGateway } from './fixtures/gateway-harness.js';
+
+function text(result: unknown): string {
+  return ((result as { content?: Array<{ text?: string }> }).content ?? []).map((c) => c.text ?? '').join('');
+}
+
+t.test('a stdio upstream sees only allowlisted environment variables', async (t) => {
+  process.env.PORTCULLIS_TEST_SECRET = 'gateway-secret-value';
+  process.env.PORTCULLIS_TEST_SHARED = 'shared-value';
+  t.teardown(() => {
+    delete process.env.PORTCULLIS_TEST_SECRET;
+    delete process.env.PORTCULLIS_TEST_SHARED;
+  });
+  const decider = await policyWithGrants(t, { demo: ['probe'] });
+  const g = await startTestGateway(
+    t,
+    { upstreams: { probe: { stdio: { command: 'node', args: [PROBE], env_allow: ['PORTCULLIS_TEST_SHARED'], env: { PROBE_MODE: 'test' } } } } },
+    decider,
+  );
+  const client = await connectClient(t, `${g.gateway.url}/mcp/probe`, { ca: g.ca, ...g.issue('demo') });
+  const names = JSON.parse(text(await client.callTool({ name: 'env', arguments: {} }))) as string[];
+  t.ok(names.includes('PORTCULLIS_TEST_SHARED'), 'allowlisted variable inherited');
+  t.ok(names.includes('PROBE_MODE'), 'literal variable set');
+  t.notOk(names.includes('PORTCULLIS_TEST_SECRET'), 'gateway secret not inherited');
+  t.notOk(names.includes('PATH'), 'not even PATH unless listed');
+  t.notOk(names.includes('HOME'), 'nor HOME');
+  // The test runner (tap's processinfo) hooks every spawn and adds NODE_OPTIONS and _TAPJS_* to the child.
+  const injectedByTap = (name: string): boolean => name.startsWith('_TAPJS_') || name === 'NODE_OPTIONS';
+  t.same(names.filter((name) => !injectedByTap(name)).sort(), ['PORTCULLIS_TEST_SHARED', 'PROBE_MODE'], 'nothing else');
+});
+
+t.test('the child environment is exactly the allowlist plus literals', async (t) => {
+  const env = childEnvironment(
+    { command: 'node', args: [], env_allow: ['KEEP', 'ABSENT'], env: { SET: '1' }, ensure_dirs: [] },
+    { KEEP: 'k', SECRET: 's', PATH: '/bin', HOME: '/root' },
+  );
+  t.same(
+    Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)),
+    { KEEP: 'k', SET: '1' },
+    'defaults the SDK would add are removed',
+  );
+});
+
+t.test('a crashed stdio upstream restarts with backoff; health shows it', async (t) => {
+  const decider = await policyWithGrants(t, { demo: ['probe'] });
+  const g = await startTestGateway(
+    t,
+    { upstreams: { probe: { stdio: { command: 'node', args: [PROBE] }, restart: { initial_delay_ms: 50, max_delay_ms: 200 } } } },
+    decider,
+  );
+  const tls = { ca: g.ca, ...g.issue('demo') };
+  const client = await connectClient(t, `${g.gateway.url}/mcp/probe`, tls);
+  await client.callTool({ name: 'crash', arguments: {} }).catch(() => undefined);
+  const probe = g.gateway.upstreams.get('probe');
+  let health = probe?.health();
+  for (let i = 0; i < 200 && !(health?.state === 'ready' && health.restarts >= 1); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    health = probe?.health();
+  }
+  t.match(health, { name: 'probe', transport: 'stdio', state: 'ready' }, 'ready again');
+  t.ok((health?.restarts ?? 0) >= 1, 'restart counted');
+  t.equal(text(await client.callTool({ name: 'cancelled', arguments: {} })), '0', 'calls work on the restarted server');
+
+  const dispatcher = new Agent({ connect: tls });
+  t.teardown(() => dispatcher.close());
+  const ready = await request(`${g.gateway.url}/readyz`, { dispatcher });
+  const report = (await ready.body.json()) as { ready: boolean; upstreams: Array<{ name: string; state: string }> };
+  t.equal(ready.statusCode, 200);
+  t.match(report, { ready: true, upstreams: [{ name: 'probe', state: 'ready' }] }, '/readyz reports upstream health');
+});
+
+t.test('HTTP upstream headers take secrets from the environment', async (t) => {
+  const config = { url: 'https://upstream.example/mcp', headers: { 'x-static': 'v', authorization: { env: 'UPSTREAM_TOKEN', prefix: 'Bearer ' } } };
+  t.same(upstreamHeaders('remote', config, { UPSTREAM_TOKEN: 't0ken' }), { 'x-static': 'v', authorization: 'Bearer t0ken' });
+  t.throws(() => upstreamHeaders('remote', config, {}), UpstreamConfigError);
+  t.throws(() => upstreamHeaders('remote', config, {}), /upstream "remote": header authorization needs environment variable UPSTREAM_TOKEN/);
+});
+
+t.test('a Streamable HTTP upstream is proxied with its secret header', async (t) => {
+  // A real MCP server over Streamable HTTP (SDK McpServer, stateless), reporting the Authorization it received.
+  const seen: Array<string | undefined> = [];
+  const server = createServer((req, res) => {
+    seen.push(req.headers.authorization);
+    const mcp = new McpServer({ name: 'remote', version: '1.0.0' });
+    mcp.registerTool('hello', { description: 'Says hello' }, async () => ({ content: [{ type: 'text', text: 'hello from remote' }] }));
+    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+    res.on('close', () => void transport.close());
+    void mcp.connect(transport).then(() => transport.handleRequest(req, res));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise((resolve) => server.close(resolve)));
+  const { port } = server.address() as AddressInfo;
+
+  process.env.PORTCULLIS_TEST_REMOTE_TOKEN = 'remote-secret';
+  t.teardown(() => delete process.env.PORTCULLIS_TEST_REMOTE_TOKEN);
+  const decider = await policyWithGrants(t, { demo: ['remote'] });
+  const g = await startTestGateway(
+    t,
+    { upstreams: { remote: { http: { url: `http://127.0.0.1:${port}/mcp`, headers: { authorization: { env: 'PORTCULLIS_TEST_REMOTE_TOKEN', prefix: 'Bearer ' } } } } } },
+    decider,
+  );
+  const client = await connectClient(t, `${g.gateway.url}/mcp/remote`, { ca: g.ca, ...g.issue('demo') });
+  t.equal(text(await client.callTool({ name: 'hello', arguments: {} })), 'hello from remote');
+  t.ok(seen.length > 0 && seen.every((value) => value === 'Bearer remote-secret'), 'every upstream request carried the header from the environment');
+  t.match(g.gateway.upstreams.get('remote')?.health(), { transport: 'http', state: 'ready' });
+});
