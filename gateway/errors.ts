@@ -59,6 +59,9 @@ export const ERRORS = {
   toolQuarantined: { code: -32035, message: 'Tool definition changed: quarantined until an operator approves it', http: 200 },
   toolNotListed: { code: -32036, message: 'Tool is not in the upstream tool list', http: 200 },
   responseBlocked: { code: -32037, message: 'Result withheld by policy', http: 200 },
+
+  // Evidence: no call goes through unrecorded.
+  auditUnavailable: { code: -32040, message: 'Audit trail unavailable: call refused', http: 503 },
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorName = keyof typeof ERRORS;

@@ -1,15 +1,20 @@
 /**
  * Composes and starts the gateway: configuration, PKI, policy, upstreams,
- * the MCP endpoints and the HTTPS edge. close() is idempotent.
+ * audit trail, metrics, the MCP endpoints and the HTTPS edge. close() is idempotent.
  */
+import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
+import { AuditLog, createCheckpointSigner } from './audit/index.js';
 import { loadConfigFile, resolveConfigPath } from './config/load.js';
 import type { PortcullisConfig } from './config/sections.js';
 import { buildEdge } from './edge/app.js';
+import { createLogger, logSink } from './edge/logger.js';
+import { GatewayMetrics, serveMetrics, type MetricsServer } from './metrics/index.js';
 import { adminHoldsPlugin } from './edge/admin-holds.js';
+import { adminMetricsPlugin } from './edge/admin-metrics.js';
 import { jwtAuthenticator, mtlsAuthenticator } from './edge/authenticate.js';
 import { approverAuthenticator } from './holds/approver-auth.js';
 import { type Enforcement, enforcementFromConfig } from './pipeline/enforcement.js';
@@ -55,10 +60,13 @@ export async function loadPolicyFolder(dir: string, log: Logger = stderrLogger):
 }
 
 /** Starts the policy from the `policy` section (folder or bundle, tests, signature keys). */
-async function startPolicy(source: ReturnType<typeof policySource>, log: Logger): Promise<PolicyReloader> {
+async function startPolicy(source: ReturnType<typeof policySource>, log: Logger, metrics?: GatewayMetrics): Promise<PolicyReloader> {
   const reloader = new PolicyReloader(source.location, { ...source.options, onFailure: (failure) => log('warn', 'policy decision failed closed', { ...failure }) });
   reloader.on('reload', (event: { result: string; revision?: string; reason?: string }) => {
     if (event.result !== 'unchanged') log(event.result === 'success' ? 'info' : 'error', `policy reload ${event.result}`, { ...event });
+    if (metrics === undefined) return;
+    if (event.result !== 'unchanged') metrics.policyReload(event.result === 'success');
+    if (event.result === 'success' && event.revision !== undefined) metrics.policyRevision(event.revision);
   });
   await reloader.start();
   return reloader;
@@ -69,7 +77,10 @@ export interface StartOptions {
   configFile?: string;
   /** A decider instead of compiling config.policy.dir (tests with their own policy data). */
   decider?: PolicyDecider;
+  /** A log function instead of the gateway's sanitizing pino logger (fastify then logs nothing itself). */
   log?: Logger;
+  /** Where the pino logger writes (default stderr); tests capture lines here. */
+  logDestination?: NodeJS.WritableStream;
 }
 
 export interface RunningGateway {
@@ -82,6 +93,11 @@ export interface RunningGateway {
   decider: PolicyDecider;
   /** Rate limiter, holds and tool pins (their events feed audit and metrics). */
   enforcement: Enforcement;
+  metrics: GatewayMetrics;
+  /** URL of the /metrics listener, when `metrics.listen` is configured. */
+  metricsUrl?: string;
+  /** The audit trail, when the `audit` section is configured. */
+  audit?: AuditLog;
   close(): Promise<void>;
 }
 
@@ -119,13 +135,39 @@ function tlsMaterial(config: PortcullisConfig): { tls: Tls; createdAgent?: Runni
   return createdAgent === undefined ? { tls: material } : { tls: material, createdAgent };
 }
 
+/**
+ * Opens the audit trail of the `audit` section; checkpoints are signed with
+ * the gateway's TLS key. Without the section nothing is audited, said loudly.
+ */
+async function openAudit(config: PortcullisConfig, tlsKey: string, metrics: GatewayMetrics, log: Logger): Promise<AuditLog | undefined> {
+  if (config.audit === undefined) {
+    log('warn', 'no audit section in the configuration: calls are not audited');
+    return undefined;
+  }
+  return AuditLog.open({
+    config: { ...config.audit, dir: resolveConfigPath(config, config.audit.dir) },
+    signer: await createCheckpointSigner(createPrivateKey(tlsKey)),
+    observer: metrics.auditObserver,
+  });
+}
+
 export async function startGateway(options: StartOptions = {}): Promise<RunningGateway> {
   const config = options.config ?? loadConfigFile(options.configFile ?? defaultConfigFile());
-  const log = options.log ?? stderrLogger;
+  const logger = options.log === undefined ? createLogger(config.log, options.logDestination) : undefined;
+  const log = options.log ?? logSink(logger as NonNullable<typeof logger>);
   const { tls, createdAgent } = tlsMaterial(config);
-  const reloader = options.decider === undefined ? await startPolicy(policySource(config.policy, (p) => resolveConfigPath(config, p)), log) : undefined;
+  const metrics = new GatewayMetrics(config.metrics);
+  const audit = await openAudit(config, tls.key, metrics, log);
+  const reloader =
+    options.decider === undefined
+      ? await startPolicy(policySource(config.policy, (p) => resolveConfigPath(config, p)), log, metrics).catch(async (err: unknown) => {
+          await audit?.close();
+          throw err;
+        })
+      : undefined;
   reloader?.watch();
   const decider: PolicyDecider = options.decider ?? (reloader as PolicyReloader);
+  metrics.policyRevision(decider.revision);
 
   let mcp: McpHttp | undefined;
   const upstreams = new UpstreamRegistry(config.upstreams, config.base_dir, {
@@ -137,12 +179,16 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
     log: (level, message) => log(level, message),
   });
   const enforcement = enforcementFromConfig(config, log);
+  enforcement.reportTo(metrics);
+  if (audit !== undefined) enforcement.auditTo(audit, log);
   const services: Services = {
     config,
     decider,
     upstreams,
     tools: new ToolCatalog(upstreams),
     enforcement,
+    ...(audit === undefined ? {} : { audit }),
+    metrics,
     log,
     relay: relayer(STAGES, () => services),
   };
@@ -155,6 +201,7 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
           new JwtAuthenticator(config.jwt, verificationKey(config.jwt, (p) => resolveConfigPath(config, p), tls.cert), config.tls.trust_domain, config.agents),
         );
   let app: FastifyInstance | undefined;
+  let metricsServer: MetricsServer | undefined;
   const httpHandlers = mcp;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
@@ -162,13 +209,17 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
       enforcement.close();
       httpHandlers.close();
       await app?.close();
+      await metricsServer?.close();
       await upstreams.closeAll();
       reloader?.close();
+      // Last: the final checkpoint covers every call that finished.
+      await audit?.close();
     })();
     return closing;
   };
   try {
     await upstreams.startAll();
+    for (const health of upstreams.health()) metrics.upstreamUp(health.name, health.state === 'ready');
     app = await buildEdge({
       listen: config.listen,
       tls,
@@ -178,13 +229,15 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
       knownServer: (name) => upstreams.get(name) !== undefined,
       readiness: () => ({ ready: upstreams.allReady(), policy: decider.revision, ...(reloader ? { policy_status: reloader.describe() } : {}), upstreams: upstreams.health() }),
       log,
+      ...(logger === undefined ? {} : { logger }),
     });
-    await app.register(adminHoldsPlugin, {
-      holds: enforcement.holds,
-      pins: enforcement.pins,
-      authenticate: approverAuthenticator(config.tls.trust_domain, config.holds.approvers),
-    });
+    const admins = approverAuthenticator(config.tls.trust_domain, config.holds.approvers);
+    await app.register(adminHoldsPlugin, { holds: enforcement.holds, pins: enforcement.pins, authenticate: admins });
+    // Without a listener of its own, /metrics is served to admins only.
+    if (config.metrics.enabled && config.metrics.listen === undefined) await app.register(adminMetricsPlugin, { metrics, authenticate: admins });
     await app.listen({ host: config.listen.host, port: config.listen.port });
+    const metricsListen = config.metrics.listen;
+    if (config.metrics.enabled && metricsListen !== undefined) metricsServer = await serveMetrics(metrics, { ...metricsListen, path: config.metrics.path });
   } catch (err) {
     await close();
     throw err;
@@ -192,7 +245,9 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
-  const running: RunningGateway = { config, url: `https://${host === '0.0.0.0' ? 'localhost' : host}:${port}`, port, upstreams, decider, enforcement, close };
+  const running: RunningGateway = { config, url: `https://${host === '0.0.0.0' ? 'localhost' : host}:${port}`, port, upstreams, decider, enforcement, metrics, close };
   if (createdAgent !== undefined) running.createdAgent = createdAgent;
+  if (metricsServer !== undefined) running.metricsUrl = metricsServer.url;
+  if (audit !== undefined) running.audit = audit;
   return running;
 }

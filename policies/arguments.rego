@@ -21,7 +21,12 @@ arguments := msg.arguments if {
 	msg.arguments
 } else := {}
 
-constrained_names := {n | some n in setting("path_arguments")} | {n | some n in setting("url_arguments")}
+# Names of the arguments holding paths and URLs (rules: computed once per decision).
+path_names := setting("path_arguments")
+
+url_names := setting("url_arguments")
+
+constrained_names := {n | some n in path_names} | {n | some n in url_names}
 
 # The type of each constrained argument present (one built-in call each).
 argument_types := {name: type_name(arguments[name]) | some name in constrained_names}
@@ -60,7 +65,7 @@ argument_objections contains concat("", ["argument '", name, "' must be a string
 # ---------------------------------------------------------------- paths
 
 argument_objections contains concat("", ["argument '", name, "' is outside the granted roots"]) if {
-	some [name, path] in constrained_values(setting("path_arguments"))
+	some [name, path] in constrained_values(path_names)
 	not path_within(path, granted_roots)
 }
 
@@ -103,7 +108,7 @@ normal_path := `^(/([^/.\x00-\x1f\x7f\\%][^/\x00-\x1f\x7f\\%]*|\.[^/.\x00-\x1f\x
 # ---------------------------------------------------------------- URLs
 
 argument_objections contains concat("", ["argument '", name, "' is not an allowed URL"]) if {
-	some [name, url] in constrained_values(setting("url_arguments"))
+	some [name, url] in constrained_values(url_names)
 	not url_allowed(url, allowed_hosts)
 }
 
@@ -122,22 +127,44 @@ url_allowed(url, hosts) if {
 	glob.match(pattern, ["."], host)
 }
 
-# Scheme and authority, lower-cased. Whitespace, control characters and
-# backslashes (which browsers read as "/") make the URL unusable.
-url_authority(url) := [m[1], m[2]] if {
+# Scheme and authority, lower-cased, as `^([a-z][a-z0-9+.-]*)://([^/?#]*)`
+# would capture them, cut out with string built-ins the runtime has (no
+# pattern match per URL). Whitespace, control characters and backslashes
+# (which browsers read as "/") make the URL unusable.
+url_authority(url) := [scheme, authority] if {
 	not regex.match(`[\x00-\x20\x7f\\]`, url)
-	some m in regex.find_all_string_submatch_n(`^([a-z][a-z0-9+.-]*)://([^/?#]*)`, lower(url), 1)
+	u := lower(url)
+	parts := split(u, "://")
+	count(parts) > 1
+	scheme := parts[0]
+	scheme != ""
+	trim_left(scheme, "abcdefghijklmnopqrstuvwxyz0123456789+.-") == ""
+	trim_left(scheme, "0123456789+.-") == scheme
+	rest := trim_prefix(u, concat("", [scheme, "://"]))
+	authority := split(split(split(rest, "/")[0], "?")[0], "#")[0]
 }
 
 # The host of an authority: no userinfo (`user@`), no percent-escapes, an
 # optional port; brackets of IPv6 literals and trailing dots removed.
 authority_host(authority) := m[1] if {
+	startswith(authority, "[")
 	some m in regex.find_all_string_submatch_n(`^\[([0-9a-f:.]+)\](?::[0-9]{1,5})?$`, authority, 1)
-} else := host if {
-	some m in regex.find_all_string_submatch_n(`^([a-z0-9.-]+)(?::[0-9]{1,5})?$`, authority, 1)
-	host := trim_right(m[1], ".")
-	host != ""
+} else := trim_right(name, ".") if {
+	# ^([a-z0-9.-]+)(?::[0-9]{1,5})?$ with string built-ins.
+	parts := split(authority, ":")
+	count(parts) <= 2
+	name := parts[0]
+	trim_left(name, "abcdefghijklmnopqrstuvwxyz0123456789.-") == ""
+	trim_right(name, ".") != ""
+	every port in array_tail(parts) {
+		port != ""
+		count(port) <= 5
+		trim_left(port, "0123456789") == ""
+	}
 }
+
+# The elements after the first (at most one here: the port).
+array_tail(parts) := [p | some i, p in parts; i > 0]
 
 # As in the WHATWG URL parser: a host with a colon is an IPv6 literal, one whose
 # last label is a number an IPv4 address (in any notation), anything else a name.
@@ -174,7 +201,19 @@ public_host("name", host) if {
 
 ipv4_like(host) if {
 	labels := split(host, ".")
-	regex.match(`^(0x[0-9a-f]*|[0-9]+)$`, labels[count(labels) - 1])
+	number_label(labels[count(labels) - 1])
+}
+
+# A label matching ^(0x[0-9a-f]*|[0-9]+)$, tested with string built-ins the
+# runtime has (no pattern match: every URL argument comes through here).
+number_label(label) if {
+	label != ""
+	trim_left(label, "0123456789") == ""
+}
+
+number_label(label) if {
+	startswith(label, "0x")
+	trim_left(trim_prefix(label, "0x"), "0123456789abcdef") == ""
 }
 
 powers_of_256 := [1, 256, 65536, 16777216, 4294967296]

@@ -45,14 +45,24 @@ export interface OutcomeEvent extends CallEvent {
   latency_ms: { upstream?: number; total: number };
 }
 
-export type AuditEvent = DecisionEvent | OutcomeEvent;
+/** An enforcement control's event (hold, tool pin, rate limit, response redaction), recorded on its own. */
+export interface ControlEvent {
+  type: 'event';
+  control: 'hold' | 'pin' | 'rate-limit' | 'redaction';
+  /** What happened, e.g. proposed, approved, quarantined, refused, masked. */
+  event: string;
+  /** Names, ids, digests and counts: sanitized like every other field. */
+  details: Record<string, unknown>;
+}
+
+export type AuditEvent = DecisionEvent | OutcomeEvent | ControlEvent;
 
 /** Every record on disk carries these; `hash` is SHA-256 over the canonical JSON of the rest. */
 export interface RecordEnvelope {
   v: 1;
   seq: number;
   ts: string;
-  type: 'decision' | 'outcome' | 'checkpoint' | 'recovery';
+  type: 'decision' | 'outcome' | 'event' | 'checkpoint' | 'recovery';
   prev: string;
   hash: string;
 }
@@ -69,6 +79,10 @@ export interface OutcomeRecord extends RecordEnvelope, OutcomeEvent {
   type: 'outcome';
 }
 
+export interface ControlRecord extends RecordEnvelope, ControlEvent {
+  type: 'event';
+}
+
 export interface CheckpointRecord extends RecordEnvelope {
   type: 'checkpoint';
   /** Compact JWS over {seq, hash} of the record just before this one (= this record's prev). */
@@ -81,7 +95,7 @@ export interface RecoveryRecord extends RecordEnvelope {
   partial: { bytes: number; sha256: string };
 }
 
-export type AuditRecord = DecisionRecord | OutcomeRecord | CheckpointRecord | RecoveryRecord;
+export type AuditRecord = DecisionRecord | OutcomeRecord | ControlRecord | CheckpointRecord | RecoveryRecord;
 
 /** What a caller gets once its record is written (and synced, per the fsync policy). */
 export interface AuditReceipt {

@@ -29,7 +29,7 @@ export async function readLines(file: string): Promise<FileLines> {
   return { file, lines, unterminated };
 }
 
-const TYPES = new Set(['decision', 'outcome', 'checkpoint', 'recovery']);
+const TYPES = new Set(['decision', 'outcome', 'event', 'checkpoint', 'recovery']);
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /** The record on a line if it has the envelope's shape (its hash is not checked here). */

@@ -155,7 +155,7 @@ export class AuditLog {
   /** Sanitizes every field and replaces raw arguments by their digest plus a redacted copy. */
   private toBody(event: AuditEvent): { body: Record<string, unknown>; redactions: Findings } {
     const maxLength = this.config.max_field_length;
-    if (event.type === 'outcome') {
+    if (event.type !== 'decision') {
       const { value, found } = redactJson(event, { maxLength });
       return { body: value as Record<string, unknown>, redactions: found };
     }

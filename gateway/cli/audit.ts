@@ -15,7 +15,7 @@ import { sanitizeText } from '../sanitize/text.js';
 const USAGE = `usage:
   portcullis audit verify <file|dir> [--key <cert.pem|public.pem|key.jwk>] [--json]
   portcullis audit query <file|dir> [--agent ID] [--server NAME] [--tool NAME]
-      [--decision allow|deny|hold] [--type decision|outcome|checkpoint|recovery]
+      [--decision allow|deny|hold] [--type decision|outcome|event|checkpoint|recovery]
       [--since TIME] [--until TIME] [--limit N]
   TIME is ISO 8601 or a duration back from now: 30s, 15m, 2h, 7d.`;
 
@@ -69,7 +69,7 @@ function terminalSafeJson(value: unknown): string {
 }
 
 const DECISIONS = ['allow', 'deny', 'hold'] as const;
-const TYPES = ['decision', 'outcome', 'checkpoint', 'recovery'] as const;
+const TYPES = ['decision', 'outcome', 'event', 'checkpoint', 'recovery'] as const;
 
 function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
   if (value === undefined) return undefined;

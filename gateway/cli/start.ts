@@ -25,6 +25,9 @@ export async function run(args: string[]): Promise<number> {
   } else {
     lines.push('  Connect with "Authorization: Bearer <token>" from "portcullis token issue <agent>"');
   }
+  if (gateway.metricsUrl !== undefined) lines.push(`  Metrics: ${gateway.metricsUrl}`);
+  const audit = gateway.config.audit;
+  lines.push(audit === undefined ? '  Audit: off (no audit section in the configuration)' : `  Audit trail: ${resolveConfigPath(gateway.config, audit.dir)}`);
   process.stdout.write(`${lines.join('\n')}\n`);
   // SIGHUP forces a policy reload (compiled and tested off to the side, swapped in only if good).
   const reloadPolicy = (): void => {

@@ -9,14 +9,17 @@ import type { HoldsConfig } from '../holds/config.js';
 import { holdsConfigSchema } from '../holds/config.js';
 import type { PinningConfig } from '../pinning/config.js';
 import { pinningConfigSchema } from '../pinning/config.js';
+import { auditConfigSchema, type AuditConfig } from '../audit/index.js';
+import { metricsConfigSchema, type MetricsConfig } from '../metrics/index.js';
 import {
   agentsSchema,
   jwtSchema,
   listenSchema,
+  logSchema,
   tlsSchema,
   upstreamsSchema,
 } from './spine-schema.js';
-import type { AgentConfig, JwtConfig, ListenConfig, TlsConfig, UpstreamConfig } from './spine-schema.js';
+import type { AgentConfig, JwtConfig, ListenConfig, LogConfig, TlsConfig, UpstreamConfig } from './spine-schema.js';
 import type { PolicyConfig } from '../policy/config.js';
 import { policyConfigSchema } from '../policy/config.js';
 
@@ -30,6 +33,9 @@ export const SECTIONS = {
   rate_limits: rateLimitConfigSchema,
   holds: holdsConfigSchema,
   pinning: pinningConfigSchema,
+  audit: auditConfigSchema,
+  metrics: { ...metricsConfigSchema, default: {} },
+  log: logSchema,
 } as const;
 
 /** The validated, defaulted, frozen configuration. */
@@ -43,6 +49,10 @@ export interface PortcullisConfig {
   rate_limits?: RateLimitConfig;
   holds: HoldsConfig;
   pinning: PinningConfig;
+  /** Without this section nothing is audited (the gateway warns at start). */
+  audit?: AuditConfig;
+  metrics: MetricsConfig;
+  log: LogConfig;
   /** Absolute folder of the config file: relative paths in it resolve from here. */
   base_dir: string;
 }

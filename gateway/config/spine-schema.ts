@@ -196,3 +196,17 @@ export const upstreamsSchema = {
     },
   },
 } as const;
+
+/** The `log` section: the gateway's own (sanitized) log lines on stderr. */
+export interface LogConfig {
+  level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+}
+
+export const logSchema = {
+  type: 'object',
+  additionalProperties: false,
+  default: {},
+  properties: {
+    level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: 'info' },
+  },
+} as const;

@@ -4,8 +4,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import Fastify from 'fastify';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import Fastify, { LogController } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ListenConfig } from '../config/spine-schema.js';
 import { GatewayError } from '../errors.js';
 import type { ErrorName } from '../errors.js';
@@ -34,6 +34,8 @@ export interface EdgeOptions {
   /** Readiness report; `ready` false answers 503. */
   readiness(): { ready: boolean; [key: string]: unknown };
   log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
+  /** Fastify's own logger (sanitizing pino); without it fastify logs nothing itself. */
+  logger?: FastifyBaseLogger;
 }
 
 /** TLS handshakes that take longer than this are dropped (stalled or hostile clients). */
@@ -59,7 +61,8 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
 export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> {
   const mtls = options.listen.auth === 'mtls';
   const app = Fastify({
-    logger: false,
+    // Each decision is logged by the pipeline; per-request lines would only repeat it.
+    ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger, logController: new LogController({ disableRequestLogging: true }) }),
     bodyLimit: options.listen.body_limit_bytes,
     requestTimeout: options.listen.request_timeout_ms,
     keepAliveTimeout: options.listen.keep_alive_timeout_ms,

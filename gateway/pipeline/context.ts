@@ -11,6 +11,8 @@ import type { ToolCatalog } from '../mcp/tool-catalog.js';
 import type { Enforcement } from './enforcement.js';
 import type { UpstreamRegistry } from '../upstreams/registry.js';
 import type { PortcullisConfig } from '../config/sections.js';
+import type { AuditLog } from '../audit/index.js';
+import type { GatewayMetrics } from '../metrics/index.js';
 
 /** The message being decided: a request or notification, in either direction. */
 export interface PipelineMessage {
@@ -60,9 +62,24 @@ export interface Services {
   tools: ToolCatalog;
   /** Rate limits, holds, tool pins and argument validation (see enforcement.ts). */
   enforcement: Enforcement;
+  /** The audit trail; absent only when the configuration has no `audit` section. */
+  audit?: AuditLog;
+  metrics: GatewayMetrics;
   log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
   /** Runs a server message from upstream `server` through the pipeline to the agent. */
   relay(channel: AgentChannel, agent: AgentIdentity, server: string, message: PipelineMessage, relatedRequestId: RpcId | undefined, signal: AbortSignal): Promise<Outcome>;
+}
+
+export interface Verdict {
+  decision: 'allow' | 'deny' | 'hold';
+  reasons: readonly string[];
+  revision: string;
+  /** Time spent evaluating the policy. */
+  seconds: number;
+  redact?: readonly string[];
+  classification?: readonly string[];
+  /** Set once the decision is in the audit trail. */
+  recorded?: boolean;
 }
 
 export type Outcome =
@@ -86,6 +103,14 @@ export interface MessageContext {
   tool?: ToolInput;
   /** Set by the decide stage: the decision that let the message through (one per fan-out server). */
   decisions?: Map<string, RevisedDecision>;
+  /** Set by the audit stage: correlates this call's decision and outcome records. */
+  callId?: string;
+  /** Set by the policy evaluation: what it decided and why, for audit, metrics and the log. */
+  verdict?: Verdict;
+  /** Set by the hold stage once the call is parked. */
+  holdId?: string;
+  /** Set by the forward stage: how long the upstream took to answer. */
+  upstreamSeconds?: number;
   /** For server messages: the agent request they belong to (routes them onto that request's stream). */
   relatedRequestId?: RpcId;
   /** Agent-side progress token of this request, when it asked for progress. */

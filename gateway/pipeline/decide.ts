@@ -1,7 +1,7 @@
 /**
  * Decide stage: asks the policy about the message. A deny answers with a
  * stable error and nothing is forwarded; a fan-out goes only to the servers
- * the policy allows.
+ * the policy allows. The verdict is kept on the context for audit and metrics.
  */
 import { GatewayError } from '../errors.js';
 import type { RevisedDecision } from '../policy/decision.js';
@@ -13,7 +13,13 @@ function denied(decision: RevisedDecision | undefined): GatewayError {
   return new GatewayError('policyDenied', reason === '' ? undefined : reason);
 }
 
-export async function decideStage(ctx: MessageContext, next: Next): Promise<Outcome> {
+/**
+ * Asks the policy for every server the message goes to, records the verdict
+ * on the context, and throws the denial when the message may go nowhere.
+ * Returns the allowing decisions by server.
+ */
+export function evaluatePolicy(ctx: MessageContext): Map<string, RevisedDecision> {
+  const started = process.hrtime.bigint();
   const decisions = new Map<string, RevisedDecision>();
   let firstDenial: RevisedDecision | undefined;
   for (const subject of routeSubject(ctx)) {
@@ -21,13 +27,24 @@ export async function decideStage(ctx: MessageContext, next: Next): Promise<Outc
     if (decision.allow === true) decisions.set(subject.server, decision);
     else firstDenial ??= decision;
   }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const route = ctx.route;
-  if (route?.kind === 'fanout') {
-    route.servers = route.servers.filter((server) => decisions.has(server));
-    if (route.servers.length === 0 && firstDenial !== undefined) throw denied(firstDenial);
-  } else if (firstDenial !== undefined || decisions.size === 0) {
-    throw denied(firstDenial);
-  }
-  ctx.decisions = decisions;
+  const refused = route?.kind === 'fanout' ? decisions.size === 0 && firstDenial !== undefined : firstDenial !== undefined || decisions.size === 0;
+  const deciding = refused ? firstDenial : decisions.values().next().value;
+  ctx.verdict = {
+    decision: refused ? 'deny' : deciding?.hold !== undefined ? 'hold' : 'allow',
+    reasons: deciding?.reasons ?? ['no policy decision'],
+    revision: deciding?.revision ?? ctx.services.decider.revision,
+    seconds,
+    ...(deciding?.redact === undefined ? {} : { redact: deciding.redact }),
+    ...(deciding?.classification === undefined ? {} : { classification: deciding.classification }),
+  };
+  if (refused) throw denied(firstDenial);
+  if (route?.kind === 'fanout') route.servers = route.servers.filter((server) => decisions.has(server));
+  return decisions;
+}
+
+export async function decideStage(ctx: MessageContext, next: Next): Promise<Outcome> {
+  ctx.decisions = evaluatePolicy(ctx);
   return next();
 }

@@ -3,6 +3,7 @@
  * store, tool pins and argument validator, built once from the configuration.
  * Their events (holds, pins, rate refusals) are what audit and metrics subscribe to.
  */
+import type { AuditLog, ControlEvent } from '../audit/index.js';
 import type { PortcullisConfig } from '../config/sections.js';
 import { resolveConfigPath } from '../config/load.js';
 import { HoldStore } from '../holds/store.js';
@@ -75,6 +76,31 @@ export class Enforcement {
     this.onRedacted((event) => metrics.redactions(event.found));
     this.holds.onEvent((event) => metrics.holdEvent(event.type, event.age_s, this.holds.pendingCount));
     this.pins.onEvent((event) => metrics.pinEvent(event.type, this.pins.quarantinedCount));
+  }
+
+  /**
+   * Records every hold, pinning, rate-limit and redaction event in the audit
+   * trail as a record of its own. A failed write is logged; the trail then
+   * fails closed and refuses the next calls.
+   */
+  auditTo(audit: AuditLog, log: (level: 'error', message: string, fields?: Record<string, unknown>) => void): void {
+    const record = (event: ControlEvent): void => {
+      audit.record(event).catch(() => log('error', 'audit record of a control event not written', { control: event.control, event: event.event }));
+    };
+    this.holds.onEvent(({ type, hold, age_s }) => {
+      // The decision record already holds the (redacted) arguments; the digest binds them.
+      const { arguments: _arguments, ...fields } = hold;
+      record({ type: 'event', control: 'hold', event: type, details: { ...fields, age_s } });
+    });
+    this.pins.onEvent((event) => {
+      const { type, ...details } = event;
+      record({ type: 'event', control: 'pin', event: type, details: { ...details } });
+    });
+    this.onRateLimited((event) => record({ type: 'event', control: 'rate-limit', event: 'refused', details: { ...event } }));
+    this.onRedacted((event) => {
+      const { blocked, ...details } = event;
+      record({ type: 'event', control: 'redaction', event: blocked === true ? 'blocked' : 'masked', details: { ...details } });
+    });
   }
 
   /** Ends waiting holds (as cancelled) so no agent request hangs past shutdown. */

@@ -55,7 +55,13 @@ async function toUpstream(ctx: MessageContext, server: string, params: Params | 
     relayed = relayed.then(() => ctx.services.relay(ctx.channel, ctx.agent, server, message, relatedId, ctx.signal));
   };
   const onprogress = progressToken === undefined ? undefined : progress;
-  const result = await upstream.request(ctx.message.method, params, { signal: ctx.signal, onprogress });
+  const started = process.hrtime.bigint();
+  let result: Params;
+  try {
+    result = await upstream.request(ctx.message.method, params, { signal: ctx.signal, onprogress });
+  } finally {
+    ctx.upstreamSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+  }
   await relayed;
   const uri = params?.uri;
   if (typeof uri === 'string' && (ctx.message.method === 'resources/subscribe' || ctx.message.method === 'resources/unsubscribe')) {

@@ -69,6 +69,7 @@ export async function holdStage(ctx: MessageContext, next: Next): Promise<Outcom
     if (err instanceof HoldError) throw new GatewayError('holdUnavailable');
     throw err;
   }
+  ctx.holdId = proposed.hold.id;
   const outcome = await waitForDecision(ctx, proposed.hold, proposed.outcome);
   if (!outcome.approved) throw refusal(outcome);
   try {

@@ -3,7 +3,8 @@
  * whose current definition is the pinned (reviewed) one, and the policy sees
  * that pinned definition; tools/list answers show only such tools, with
  * invisible characters removed from their texts. A changed tool is
- * quarantined by the pin store until an operator approves it.
+ * quarantined by the pin store until an operator approves it. It runs
+ * inside list filtering, so the pin store sees the upstream's full list.
  */
 import { GatewayError } from '../errors.js';
 import type { Params } from '../mcp/jsonrpc.js';
@@ -11,6 +12,7 @@ import { joinName, splitName } from '../mcp/names.js';
 import { listAll } from '../mcp/tool-catalog.js';
 import type { ToolInput } from '../policy/decision.js';
 import type { MessageContext, Next, Outcome } from './context.js';
+import { evaluatePolicy } from './decide.js';
 
 async function pinnedTool(ctx: MessageContext, server: string, tool: string): Promise<ToolInput> {
   const { pins } = ctx.services.enforcement;
@@ -21,8 +23,13 @@ async function pinnedTool(ctx: MessageContext, server: string, tool: string): Pr
     ctx.services.tools.invalidate(server);
     status = pins.status(server, tool);
   }
-  if (status.state === 'quarantined') throw new GatewayError('toolQuarantined', tool);
-  if (status.state === 'unknown') throw new GatewayError('toolNotListed', tool);
+  if (status.state !== 'pinned') {
+    // A tool the policy refuses this agent is denied, never reported as quarantined or unlisted.
+    // The policy is asked without the unreviewed definition: only a pinned one is ever trusted.
+    delete ctx.tool;
+    evaluatePolicy(ctx);
+    throw new GatewayError(status.state === 'quarantined' ? 'toolQuarantined' : 'toolNotListed', tool);
+  }
   return { definition_hash: status.hash, annotations: status.definition.annotations ?? {}, flags: status.flags };
 }
 

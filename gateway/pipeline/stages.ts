@@ -13,17 +13,20 @@ import { rateLimitStage } from './rate-limit.js';
 import { holdStage } from './hold.js';
 import { inspectResponseStage } from './inspect-response.js';
 import { filterListsStage } from './filter-lists.js';
+import { auditDecisionStage, auditStage } from './audit.js';
 import { forwardStage } from './forward.js';
 
 export const STAGES: readonly Stage[] = [
   routeStage, // where does it go (validation of the JSON-RPC shape happened at the transport)
   describeToolStage, // which tool definition it calls
+  auditStage, // audit trail must be writable; records denials and each call's outcome, counts requests
+  filterListsStage, // ← list answers keep only what the policy allows (after pinning saw the full list)
   pinToolsStage, // only pinned (reviewed) tool definitions are callable; ← tool lists hide quarantined tools
   validateArgumentsStage, // tools/call arguments must match the pinned input schema
   decideStage, // policy decision: deny answers here, nothing forwarded
+  auditDecisionStage, // the allow/hold decision is on record before anything is forwarded
   rateLimitStage, // token buckets per agent, per agent+tool (the decision's rate class), per server
   holdStage, // decisions asking for a hold wait here for a person's approval
   inspectResponseStage, // ← tool results asked of the policy (direction response): withheld or masked
-  filterListsStage, // ← list answers keep only what the policy allows
   forwardStage, // to the upstream(s), or to the agent
 ];

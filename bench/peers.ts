@@ -1,0 +1,165 @@
+/**
+ * What the bench connects to, all fronting the same stdio MCP server
+ * (server-everything): a direct stdio connection, a plain proxy a user might
+ * pick instead (supergateway, stateful Streamable HTTP), and Portcullis in
+ * its own process (mTLS client certificate, /mcp/everything).
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import net from 'node:net';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { GatewayFailed, GatewayReady, GatewaySetup } from './controls.js';
+
+const require = createRequire(import.meta.url);
+
+export interface Peer {
+  client: Client;
+  /** The proxy's own process (not the upstream it runs), for its CPU cost; none for a direct connection. */
+  proxyPid?: number;
+  close(): Promise<void>;
+}
+
+export function everythingServerEntry(): string {
+  return require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
+}
+
+/**
+ * fetch for the bench's HTTP clients (the same for every HTTP peer). POSTs go
+ * without the SDK transport's one long-lived AbortSignal: undici keeps a
+ * listener on it per request until garbage collection, thousands under load
+ * (MaxListenersExceededWarning), which taxes the load generator. The GET
+ * event stream keeps it, so close() still ends that stream.
+ */
+function benchFetch(dispatcher: Agent): typeof fetch {
+  // undici's fetch and the global one differ only in their type declarations.
+  return ((url: string | URL, init?: RequestInit) =>
+    undiciFetch(url, { ...(init as object), ...(init?.method === 'POST' ? { signal: undefined } : {}), dispatcher })) as unknown as typeof fetch;
+}
+
+export async function connectDirect(): Promise<Peer> {
+  const client = new Client({ name: 'bench-direct', version: '1.0.0' });
+  await client.connect(new StdioClientTransport({ command: process.execPath, args: [everythingServerEntry(), 'stdio'], stderr: 'ignore' }));
+  return { client, close: () => client.close() };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+async function waitForListening(port: number, child: ChildProcess, deadlineMs: number): Promise<void> {
+  const until = Date.now() + deadlineMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`supergateway exited with ${child.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error('supergateway did not start listening in time');
+    await new Promise((r) => setTimeout(r, 50)); // polling a child's port: no event to wait on
+  }
+}
+
+export async function connectSupergateway(): Promise<Peer> {
+  const port = await freePort();
+  const entry = require.resolve('supergateway/dist/index.js');
+  const child = spawn(process.execPath, [
+    entry, '--stdio', `"${process.execPath}" "${everythingServerEntry()}" stdio`,
+    '--outputTransport', 'streamableHttp', '--stateful', '--port', String(port), '--logLevel', 'none',
+  ], { stdio: 'ignore' });
+  const agent = new Agent();
+  const client = new Client({ name: 'bench-supergateway', version: '1.0.0' });
+  try {
+    await waitForListening(port, child, 20_000);
+    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { fetch: benchFetch(agent) }));
+  } catch (err) {
+    await agent.close();
+    await stopChild(child, () => child.kill('SIGTERM'));
+    throw err;
+  }
+  return {
+    client,
+    ...(child.pid === undefined ? {} : { proxyPid: child.pid }),
+    close: async () => {
+      await client.close().catch(() => undefined);
+      await agent.close();
+      await stopChild(child, () => child.kill('SIGTERM'));
+    },
+  };
+}
+
+const GATEWAY_START_MS = 60_000;
+
+/** Starts bench/gateway-process.js with `setup` and waits for its URL and demo credentials. */
+async function startGatewayProcess(setup: GatewaySetup): Promise<{ child: ChildProcess; ready: GatewayReady }> {
+  const child = fork(new URL('./gateway-process.js', import.meta.url), [JSON.stringify(setup)], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  try {
+    const ready = await new Promise<GatewayReady>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('gateway did not start in time')), GATEWAY_START_MS);
+      child.once('message', (message: GatewayReady | GatewayFailed) => {
+        clearTimeout(timer);
+        if (message.type === 'ready') resolve(message);
+        else reject(new Error(`gateway failed to start: ${message.message}`));
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`gateway process exited with ${code}`));
+      });
+    });
+    return { child, ready };
+  } catch (err) {
+    child.kill('SIGTERM');
+    throw err;
+  }
+}
+
+/** Asks a child to stop and waits until it is gone (SIGKILL after 10 s). */
+function stopChild(child: ChildProcess, ask: () => void): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    ask();
+  });
+}
+
+/** The gateway process closes cleanly (upstreams, temporary PKI) when asked over IPC. */
+function stopGatewayProcess(child: ChildProcess): Promise<void> {
+  return stopChild(child, () => (child.connected ? child.send('close') : child.kill('SIGTERM')));
+}
+
+export async function connectPortcullis(setup: GatewaySetup): Promise<Peer> {
+  const { child, ready } = await startGatewayProcess(setup);
+  const agent = new Agent({ connect: { ca: ready.ca, cert: ready.cert, key: ready.key } });
+  // undici's fetch and the global one differ only in their type declarations.
+  const client = new Client({ name: 'bench-portcullis', version: '1.0.0' });
+  try {
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${ready.url}/mcp/everything`), { fetch: benchFetch(agent) }));
+  } catch (err) {
+    await agent.close();
+    await stopGatewayProcess(child);
+    throw err;
+  }
+  return {
+    client,
+    ...(child.pid === undefined ? {} : { proxyPid: child.pid }),
+    close: async () => {
+      await client.close().catch(() => undefined);
+      await agent.close();
+      await stopGatewayProcess(child);
+    },
+  };
+}

@@ -1,0 +1,284 @@
+/**
+ * `npm run bench`: one run prints every figure the issues ask for, as tables
+ * and as one JSON document (after the line "JSON:").
+ *
+ * - issue 2: tools/call (server-everything echo) p50/p99 and calls/s at
+ *   concurrency 1 and 16: direct stdio, Portcullis (mTLS + default policy),
+ *   supergateway --stateful; median of several interleaved runs; ratios.
+ * - issue 3: default policy decision latency through the npm loader, compile time.
+ * - issue 4: throughput with audit on vs off (same load).
+ * - issue 5: the cost of each control (plain proxy, + policy, + audit, + inspection, all on).
+ *
+ * `--quick` runs a much smaller load (a smoke test of the bench itself).
+ */
+import os from 'node:os';
+import { controlLadder, DEFAULT_SETUP } from './controls.js';
+import type { ControlId, ControlStep } from './controls.js';
+import { processCpuMs } from './cpu.js';
+import { medianOf, runLoad } from './load.js';
+import type { LoadResult } from './load.js';
+import { connectDirect, connectPortcullis, connectSupergateway } from './peers.js';
+import type { Peer } from './peers.js';
+import { DECISION_INPUTS, measureCompile, measureDecisions } from './policy.js';
+import type { CompileFigures, DecisionFigures } from './policy.js';
+import { fixed, formatTable } from './table.js';
+
+const quick = process.argv.includes('--quick');
+
+// Each load run stops at its call count or its time cap, whichever comes first: the whole bench stays bounded.
+const SCALE = quick
+  ? { spineRuns: 1, controlRuns: 1, callsC1: 40, callsC16: 160, capMs: 2_000, warmup: 20, decisions: 500, decisionRuns: 1, compileRuns: 1 }
+  : { spineRuns: 5, controlRuns: 3, callsC1: 300, callsC16: 2_000, capMs: 4_000, warmup: 300, decisions: 20_000, decisionRuns: 3, compileRuns: 5 };
+
+const CONCURRENCY = [1, 16] as const;
+
+interface AtConcurrency {
+  c1: LoadResult;
+  c16: LoadResult;
+}
+
+function echoCall(peer: Peer): () => Promise<void> {
+  return async () => {
+    const result = await peer.client.callTool({ name: 'echo', arguments: { message: 'bench' } });
+    if (result.isError === true) throw new Error('echo returned a tool error');
+  };
+}
+
+async function warm(peer: Peer): Promise<void> {
+  const warmup = await runLoad(echoCall(peer), SCALE.warmup, 16);
+  if (warmup.errors > 0) throw new Error(`warm-up calls failed: ${warmup.first_error ?? 'unknown error'}`);
+}
+
+/** One load run; for a proxy, also the CPU its process spent per call. */
+async function measuredLoad(peer: Peer, total: number, concurrency: number): Promise<LoadResult> {
+  const cpuBefore = peer.proxyPid === undefined ? undefined : processCpuMs(peer.proxyPid);
+  const result = await runLoad(echoCall(peer), total, concurrency, SCALE.capMs);
+  const cpuAfter = peer.proxyPid === undefined ? undefined : processCpuMs(peer.proxyPid);
+  if (cpuBefore !== undefined && cpuAfter !== undefined && result.calls > 0) result.proxy_cpu_ms_per_call = (cpuAfter - cpuBefore) / result.calls;
+  return result;
+}
+
+/** `runs` rounds; each round measures every peer at every concurrency, so drift hits all alike. */
+async function measure(peers: readonly Peer[], runs: number): Promise<AtConcurrency[]> {
+  const samples = peers.map(() => ({ c1: [] as LoadResult[], c16: [] as LoadResult[] }));
+  for (let round = 0; round < runs; round++) {
+    for (const [i, peer] of peers.entries()) {
+      for (const concurrency of CONCURRENCY) {
+        const total = concurrency === 1 ? SCALE.callsC1 : SCALE.callsC16;
+        samples[i]?.[concurrency === 1 ? 'c1' : 'c16'].push(await measuredLoad(peer, total, concurrency));
+      }
+    }
+  }
+  return samples.map((s) => ({ c1: medianOf(s.c1), c16: medianOf(s.c16) }));
+}
+
+async function withPeers<T>(connects: readonly (() => Promise<Peer>)[], use: (peers: Peer[]) => Promise<T>): Promise<T> {
+  const peers: Peer[] = [];
+  try {
+    for (const connect of connects) peers.push(await connect());
+    for (const peer of peers) await warm(peer);
+    return await use(peers);
+  } finally {
+    for (const peer of peers) await peer.close();
+  }
+}
+
+interface SpineFigures {
+  direct: AtConcurrency;
+  portcullis: AtConcurrency;
+  supergateway: AtConcurrency;
+  portcullis_vs_supergateway_calls_per_s_c16: number;
+  portcullis_added_p50_ms_c1: number;
+  portcullis_added_p50_ms_c16: number;
+  /** Proxy CPU per call, Portcullis / supergateway, at concurrency 16 (lower is cheaper). */
+  portcullis_vs_supergateway_cpu_per_call_c16: number | undefined;
+}
+
+async function spine(): Promise<SpineFigures> {
+  const [direct, portcullis, supergateway] = await withPeers(
+    [connectDirect, () => connectPortcullis(DEFAULT_SETUP), connectSupergateway],
+    (peers) => measure(peers, SCALE.spineRuns),
+  );
+  if (direct === undefined || portcullis === undefined || supergateway === undefined) throw new Error('a peer produced no figures');
+  return {
+    direct,
+    portcullis,
+    supergateway,
+    portcullis_vs_supergateway_calls_per_s_c16: portcullis.c16.calls_per_s / supergateway.c16.calls_per_s,
+    portcullis_added_p50_ms_c1: portcullis.c1.p50_ms - direct.c1.p50_ms,
+    portcullis_added_p50_ms_c16: portcullis.c16.p50_ms - direct.c16.p50_ms,
+    portcullis_vs_supergateway_cpu_per_call_c16:
+      portcullis.c16.proxy_cpu_ms_per_call === undefined || supergateway.c16.proxy_cpu_ms_per_call === undefined
+        ? undefined
+        : portcullis.c16.proxy_cpu_ms_per_call / supergateway.c16.proxy_cpu_ms_per_call,
+  };
+}
+
+interface ControlFigures {
+  id: ControlId;
+  label: string;
+  unavailable?: string;
+  figures?: AtConcurrency;
+}
+
+/** Each distinct gateway setup is measured once; a step whose setup repeats an earlier one shares its figures. */
+async function controls(): Promise<ControlFigures[]> {
+  const out: ControlFigures[] = [];
+  const measured = new Map<string, AtConcurrency>();
+  for (const step of controlLadder()) {
+    if (step.unavailable !== undefined) {
+      out.push({ id: step.id, label: step.label, unavailable: step.unavailable });
+      continue;
+    }
+    const key = JSON.stringify(step.setup);
+    const figures = measured.get(key) ?? (await measureStep(step));
+    measured.set(key, figures);
+    out.push({ id: step.id, label: step.label, figures });
+  }
+  return out;
+}
+
+async function measureStep(step: ControlStep): Promise<AtConcurrency> {
+  const [figures] = await withPeers([() => connectPortcullis(step.setup)], (peers) => measure(peers, SCALE.controlRuns));
+  if (figures === undefined) throw new Error(`${step.label}: no figures`);
+  return figures;
+}
+
+interface AuditFigures {
+  off_calls_per_s_c16?: number;
+  on_calls_per_s_c16?: number;
+  /** on / off at concurrency 16. */
+  ratio?: number;
+  unavailable?: string;
+}
+
+/** Issue 4 from the same run as the ladder: "+ policy" and "+ policy + audit" differ only by the audit section. */
+function auditCost(ladder: readonly ControlFigures[]): AuditFigures {
+  const off = ladder.find((s) => s.id === 'policy');
+  const on = ladder.find((s) => s.id === 'audit');
+  if (on?.figures === undefined || off?.figures === undefined) return { unavailable: on?.unavailable ?? off?.unavailable ?? 'not measured' };
+  const offCps = off.figures.c16.calls_per_s;
+  const onCps = on.figures.c16.calls_per_s;
+  return { off_calls_per_s_c16: offCps, on_calls_per_s_c16: onCps, ratio: onCps / offCps };
+}
+
+function loadRows(label: string, figures: AtConcurrency): string[][] {
+  return CONCURRENCY.map((c) => {
+    const r = c === 1 ? figures.c1 : figures.c16;
+    return [label, String(c), String(r.calls), fixed(r.p50_ms, 3), fixed(r.p99_ms, 3), fixed(r.calls_per_s, 0), fixed(r.proxy_cpu_ms_per_call, 2), String(r.errors)];
+  });
+}
+
+const LOAD_HEADERS = ['', 'concurrency', 'calls', 'p50 ms', 'p99 ms', 'calls/s', 'proxy CPU ms/call', 'errors'];
+
+function decisionCells(d: DecisionFigures): string[] {
+  return [fixed(d.p50_us, 1), fixed(d.p99_us, 1), fixed(d.evaluations_per_s, 0)];
+}
+
+interface PolicyDecisions {
+  request: DecisionFigures;
+  result: DecisionFigures;
+}
+
+function report(host: Machine, spineFigures: SpineFigures, decisions: PolicyDecisions, compileFigures: CompileFigures, ladder: ControlFigures[], audit: AuditFigures): void {
+  const say = (text: string): void => void process.stdout.write(`${text}\n`);
+  say(`Portcullis bench: Node ${process.version}, ${host.cpus} CPUs, load average ${fixed(host.load_average_1m, 2)} at start`);
+  say(
+    `\n== tools/call echo (server-everything), median of ${SCALE.spineRuns} runs; up to ${SCALE.callsC1} calls at c=1, ${SCALE.callsC16} at c=16, ${SCALE.capMs / 1000} s each ==`,
+  );
+  say(
+    formatTable(LOAD_HEADERS, [
+      ...loadRows('direct stdio', spineFigures.direct),
+      ...loadRows('Portcullis (mTLS + default policy)', spineFigures.portcullis),
+      ...loadRows('supergateway --stateful', spineFigures.supergateway),
+    ]),
+  );
+  say(`Portcullis / supergateway calls/s at c=16: ${fixed(spineFigures.portcullis_vs_supergateway_calls_per_s_c16, 2)}x (target >= 2)`);
+  say(`Portcullis p50 minus direct p50: ${fixed(spineFigures.portcullis_added_p50_ms_c1, 3)} ms at c=1 (target <= 1), ${fixed(spineFigures.portcullis_added_p50_ms_c16, 3)} ms at c=16`);
+  say(`Portcullis / supergateway proxy CPU per call at c=16: ${fixed(spineFigures.portcullis_vs_supergateway_cpu_per_call_c16, 2)}x`);
+  say('proxy CPU ms/call: CPU time of the proxy process alone (not its upstream), from /proc; it holds on a busy machine where calls/s do not.');
+
+  say(`\n== default policy (policies/) through the npm loader ==`);
+  say(
+    formatTable(
+      ['', 'p50 µs', 'p99 µs', 'evaluations/s'],
+      [
+        ['decide tools/call echo (demo agent)', ...decisionCells(decisions.request)],
+        ['decide its result (response inspection)', ...decisionCells(decisions.result)],
+      ],
+    ),
+  );
+  say(`compile policies/: median ${fixed(compileFigures.median_ms, 0)} ms of ${compileFigures.runs} runs (first ${fixed(compileFigures.first_ms, 0)} ms)`);
+  say(`targets: decision p50 <= 50 µs, compile < 2000 ms`);
+
+  say(`\n== cost of each control (Portcullis, mTLS), median of ${SCALE.controlRuns} runs ==`);
+  const rows: string[][] = [];
+  for (const step of ladder) {
+    if (step.figures !== undefined) rows.push(...loadRows(step.label, step.figures));
+    else rows.push([step.label, ...LOAD_HEADERS.slice(1).map(() => '-')]);
+  }
+  say(formatTable(LOAD_HEADERS, rows));
+  for (const step of ladder) if (step.unavailable !== undefined) say(`${step.label}: not measured, ${step.unavailable}`);
+  say('Always on in every row (no config switch): mTLS, tool pinning, argument validation, rate limiting (rate classes out of reach).');
+  say('Inspection has no config switch either: without it, the bench answers tool results without asking the policy.');
+  say(
+    audit.ratio !== undefined
+      ? `audit on vs off at c=16: ${fixed(audit.on_calls_per_s_c16, 0)} vs ${fixed(audit.off_calls_per_s_c16, 0)} calls/s (${fixed(audit.ratio * 100, 0)}%)`
+      : `audit on vs off: not measured (${audit.unavailable ?? ''})`,
+  );
+}
+
+/** What the figures were measured on: a busy machine explains slow calls/s (proxy CPU per call holds). */
+interface Machine {
+  cpus: number;
+  load_average_1m: number;
+}
+
+function machine(): Machine {
+  return { cpus: os.availableParallelism(), load_average_1m: os.loadavg()[0] ?? Number.NaN };
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const before = machine();
+  process.stderr.write(`bench: ${before.cpus} CPUs, load average ${fixed(before.load_average_1m, 2)}${quick ? ', quick' : ''}\n`);
+  process.stderr.write(`bench: policy compile and decisions...\n`);
+  const compileFigures = measureCompile(SCALE.compileRuns);
+  const decisions = {
+    request: measureDecisions(DECISION_INPUTS.request(), SCALE.decisions, SCALE.decisionRuns),
+    result: measureDecisions(DECISION_INPUTS.result(), SCALE.decisions, SCALE.decisionRuns),
+  };
+  process.stderr.write(`bench: direct / Portcullis / supergateway...\n`);
+  const spineFigures = await spine();
+  process.stderr.write(`bench: control ladder...\n`);
+  const ladder = await controls();
+  const audit = auditCost(ladder);
+  report(before, spineFigures, decisions, compileFigures, ladder, audit);
+  const json = {
+    node: process.version,
+    machine: { before, after: machine() },
+    quick,
+    scale: SCALE,
+    duration_s: (Date.now() - started) / 1000,
+    tools_call: spineFigures,
+    policy: { decision: decisions, compile: compileFigures },
+    audit,
+    controls: ladder,
+  };
+  process.stdout.write(`\nJSON:\n${JSON.stringify(json, null, 2)}\n`);
+  const failed = failedCalls(spineFigures, ladder);
+  if (failed > 0) {
+    process.stderr.write(`bench: ${failed} calls failed (see the errors column and first_error in the JSON); those figures are not comparable\n`);
+    process.exitCode = 1;
+  }
+}
+
+function failedCalls(spineFigures: SpineFigures, ladder: readonly ControlFigures[]): number {
+  const all = [spineFigures.direct, spineFigures.portcullis, spineFigures.supergateway, ...ladder.flatMap((s) => (s.figures ? [s.figures] : []))];
+  return all.reduce((sum, f) => sum + f.c1.errors + f.c16.errors, 0);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
