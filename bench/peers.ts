@@ -77,25 +77,8 @@ export async function connectSupergateway(): Promise<Peer> {
     entry, '--stdio', `"${process.execPath}" "${everythingServerEntry()}" stdio`,
     '--outputTransport', 'streamableHttp', '--stateful', '--port', String(port), '--logLevel', 'none',
   ], { stdio: 'ignore' });
-  const agent = new Agent();
-  const client = new Client({ name: 'bench-supergateway', version: '1.0.0' });
-  try {
-    await waitForListening(port, child, 20_000);
-    await client.connect(new StreamableHTTPClientTransport(new URL(`http://127.0.0.1:${port}/mcp`), { fetch: benchFetch(agent) }));
-  } catch (err) {
-    await agent.close();
-    await stopChild(child, () => child.kill('SIGTERM'));
-    throw err;
-  }
-  return {
-    client,
-    ...(child.pid === undefined ? {} : { proxyPid: child.pid }),
-    close: async () => {
-      await client.close().catch(() => undefined);
-      await agent.close();
-      await stopChild(child, () => child.kill('SIGTERM'));
-    },
-  };
+  return connectHttpPeer('bench-supergateway', new URL(`http://127.0.0.1:${port}/mcp`), new Agent(), child,
+    () => stopChild(child, () => child.kill('SIGTERM')), () => waitForListening(port, child, 20_000));
 }
 
 const GATEWAY_START_MS = 60_000;
@@ -144,13 +127,20 @@ function stopGatewayProcess(child: ChildProcess): Promise<void> {
 export async function connectPortcullis(setup: GatewaySetup): Promise<Peer> {
   const { child, ready } = await startGatewayProcess(setup);
   const agent = new Agent({ connect: { ca: ready.ca, cert: ready.cert, key: ready.key } });
-  // undici's fetch and the global one differ only in their type declarations.
-  const client = new Client({ name: 'bench-portcullis', version: '1.0.0' });
+  return connectHttpPeer('bench-portcullis', new URL(`${ready.url}/mcp/everything`), agent, child, () => stopGatewayProcess(child));
+}
+
+/** An SDK client over Streamable HTTP to a proxy child process; on any failure the child is stopped. */
+async function connectHttpPeer(
+  name: string, url: URL, agent: Agent, child: ChildProcess, stop: () => Promise<void>, ready?: () => Promise<void>,
+): Promise<Peer> {
+  const client = new Client({ name, version: '1.0.0' });
   try {
-    await client.connect(new StreamableHTTPClientTransport(new URL(`${ready.url}/mcp/everything`), { fetch: benchFetch(agent) }));
+    await ready?.();
+    await client.connect(new StreamableHTTPClientTransport(url, { fetch: benchFetch(agent) }));
   } catch (err) {
     await agent.close();
-    await stopGatewayProcess(child);
+    await stop();
     throw err;
   }
   return {
@@ -159,7 +149,7 @@ export async function connectPortcullis(setup: GatewaySetup): Promise<Peer> {
     close: async () => {
       await client.close().catch(() => undefined);
       await agent.close();
-      await stopGatewayProcess(child);
+      await stop();
     },
   };
 }
