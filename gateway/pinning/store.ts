@@ -86,6 +86,8 @@ export class PinStore {
   readonly #pins = new Map<string, Pin>();
   readonly #servers = new Set<string>();
   readonly #listeners = new Set<(event: PinEvent) => void>();
+  /** Flags of pinned definitions: status() runs on every call, the definitions change only on review. */
+  readonly #pinnedFlags = new WeakMap<ToolDefinition, string[]>();
 
   constructor(readonly file: string | undefined) {
     if (file && existsSync(file)) this.#load(file);
@@ -144,7 +146,12 @@ export class PinStore {
     if (pin?.pending) return { state: 'quarantined', change: pin.pending.change };
     if (!pin?.pinned) return { state: 'unknown' };
     const { hash, definition } = pin.pinned;
-    return { state: 'pinned', hash, definition, flags: flagDefinition(definition) };
+    let flags = this.#pinnedFlags.get(definition);
+    if (flags === undefined) {
+      flags = flagDefinition(definition);
+      this.#pinnedFlags.set(definition, flags);
+    }
+    return { state: 'pinned', hash, definition, flags };
   }
 
   get quarantinedCount(): number {
