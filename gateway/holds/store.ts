@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { HoldTimeoutOutcome } from '../policy/decision.js';
 import { sanitizeText } from '../sanitize/text.js';
 import { callDigest, type HeldCall } from './digest.js';
 import { HoldError } from './errors.js';
@@ -15,6 +16,8 @@ export interface HoldProposal extends HeldCall {
   /** From the decision: roles or identities allowed to decide. */
   approvers: string[];
   timeoutS: number;
+  /** From the decision: 'allow' lets the call through once the hold expires undecided; default 'deny'. */
+  onTimeout?: HoldTimeoutOutcome;
 }
 
 export interface HoldStoreOptions {
@@ -48,6 +51,8 @@ export class HoldStore {
   readonly #holds = new Map<string, HoldRecord>();
   readonly #waiters = new Map<string, Waiter>();
   readonly #listeners = new Set<(event: HoldEvent) => void>();
+  /** Holds whose rule forwards the call when nobody decides in time. */
+  readonly #forwardOnExpiry = new Set<string>();
   readonly #journal: HoldJournal | undefined;
   readonly #maxPending: number;
   readonly #maxTimeoutS: number;
@@ -99,6 +104,7 @@ export class HoldStore {
       expires_at: new Date(now + timeoutS * 1000).toISOString(),
     };
     if (proposal.tool !== undefined) hold.tool = proposal.tool;
+    if (proposal.onTimeout === 'allow') this.#forwardOnExpiry.add(hold.id);
     this.#forgetOldFinished();
     this.#holds.set(hold.id, hold);
     const outcome = new Promise<HoldOutcome>((resolve) => {
@@ -140,11 +146,16 @@ export class HoldStore {
   /**
    * Consumes an approval just before forwarding: the call about to go out must
    * be the approved one (same digest) under the same policy revision. Works once.
+   * An expired hold whose rule said `on_timeout: allow` counts as approved.
    */
   claim(id: string, call: HeldCall, currentRevision: string): HoldRecord {
     const hold = this.#holds.get(id);
     if (!hold) throw new HoldError('not-found', 'no such hold');
-    if (hold.state !== 'approved') throw new HoldError('not-approved', 'the hold is not approved or was already used');
+    const expiredIntoAllow = hold.state === 'expired' && this.#forwardOnExpiry.has(id);
+    if (hold.state !== 'approved' && !expiredIntoAllow) {
+      throw new HoldError('not-approved', 'the hold is not approved or was already used');
+    }
+    this.#forwardOnExpiry.delete(id);
     if (callDigest(call) !== hold.digest) throw new HoldError('digest-mismatch', 'the call differs from the approved one');
     if (currentRevision !== hold.revision) {
       this.#finish(hold, 'cancelled', { decision_reason: 'policy changed while the call was held' });
@@ -192,6 +203,7 @@ export class HoldStore {
       if (excess <= 0) break;
       if (hold.state !== 'pending' && hold.state !== 'approved') {
         this.#holds.delete(id);
+        this.#forwardOnExpiry.delete(id);
         excess--;
       }
     }
@@ -221,7 +233,8 @@ export class HoldStore {
   #expire(id: string): void {
     const hold = this.#holds.get(id);
     if (hold?.state !== 'pending') return;
-    this.#finish(hold, 'expired', { decision_reason: 'no decision before the timeout' });
+    const reason = this.#forwardOnExpiry.has(id) ? 'no decision before the timeout; the rule forwards it' : 'no decision before the timeout';
+    this.#finish(hold, 'expired', { decision_reason: reason });
   }
 
   #finish(

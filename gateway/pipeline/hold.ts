@@ -1,8 +1,9 @@
 /**
  * Hold stage: a request whose decision asks for a hold waits here, before
  * anything reaches the upstream, until a person approves or denies it, it
- * times out (deny), or the agent goes away. Agents that asked for progress
- * get periodic progress notifications so their request stays alive.
+ * times out (deny, or forward when the rule says `on_timeout: allow`), or the
+ * agent goes away. Agents that asked for progress get periodic progress
+ * notifications so their request stays alive.
  */
 import { GatewayError } from '../errors.js';
 import type { HeldCall } from '../holds/digest.js';
@@ -64,6 +65,7 @@ export async function holdStage(ctx: MessageContext, next: Next): Promise<Outcom
       revision: decision.revision,
       approvers: decision.hold.approvers,
       timeoutS: decision.hold.timeout_s,
+      onTimeout: decision.hold.on_timeout ?? 'deny',
     });
   } catch (err) {
     if (err instanceof HoldError) throw new GatewayError('holdUnavailable');
@@ -71,7 +73,8 @@ export async function holdStage(ctx: MessageContext, next: Next): Promise<Outcom
   }
   ctx.holdId = proposed.hold.id;
   const outcome = await waitForDecision(ctx, proposed.hold, proposed.outcome);
-  if (!outcome.approved) throw refusal(outcome);
+  const forwardsOnExpiry = !outcome.approved && outcome.state === 'expired' && decision.hold.on_timeout === 'allow';
+  if (!outcome.approved && !forwardsOnExpiry) throw refusal(outcome);
   try {
     holds.claim(proposed.hold.id, call, ctx.services.decider.revision);
   } catch (err) {

@@ -28,7 +28,9 @@ export function parseDecision(value: unknown): Decision | string {
     if (hold === null || typeof hold !== 'object') return 'hold is not an object';
     if (!isStringArray(hold.approvers) || hold.approvers.length === 0) return 'hold.approvers is not a non-empty array of strings';
     if (!isNumberAtLeast(hold.timeout_s, 1)) return 'hold.timeout_s is not a number >= 1';
+    if (hold.on_timeout != null && hold.on_timeout !== 'deny' && hold.on_timeout !== 'allow') return 'hold.on_timeout is not "deny" or "allow"';
     decision.hold = { approvers: hold.approvers, timeout_s: hold.timeout_s };
+    if (hold.on_timeout != null) decision.hold.on_timeout = hold.on_timeout;
   }
   if (v.rate != null) {
     const rate = v.rate as Record<string, unknown> | null;

@@ -57,12 +57,18 @@ export interface PolicyInput {
   context: { time_ns: number; session?: string };
 }
 
+/** What an expired hold does with the call. */
+export type HoldTimeoutOutcome = 'deny' | 'allow';
+
 export interface Decision {
   allow: boolean;
   /** Safe to show the agent; never contains argument values. */
   reasons: string[];
-  /** Human approval required before forwarding. */
-  hold?: { approvers: string[]; timeout_s: number };
+  /**
+   * Human approval required before forwarding. `on_timeout` says what happens
+   * when nobody decides in time: 'deny' (the default when absent) or 'allow'.
+   */
+  hold?: { approvers: string[]; timeout_s: number; on_timeout?: HoldTimeoutOutcome };
   /** Which token bucket applies. */
   rate?: { bucket: string; capacity: number; refill_per_s: number };
   /** Detector names or JSON paths to mask (arguments, results, logs). */
