@@ -146,6 +146,9 @@ t.test('the journal keeps outcomes across a restart; pending holds end as expire
   const orphan = second.get(waiting.hold.id);
   t.same([orphan?.state, orphan?.decision_reason], ['expired', 'gateway restarted before a decision']);
   t.equal(second.pendingCount, 0);
+  const replayed: string[] = [];
+  second.onEvent((event) => replayed.push(`${event.type}:${event.hold.id}`));
+  t.same(replayed, [`expired:${waiting.hold.id}`], 'a sink attached after the restart (the audit trail) still learns how the orphan ended');
   first.close();
 });
 

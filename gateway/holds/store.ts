@@ -51,6 +51,9 @@ export class HoldStore {
   readonly #holds = new Map<string, HoldRecord>();
   readonly #waiters = new Map<string, Waiter>();
   readonly #listeners = new Set<(event: HoldEvent) => void>();
+  /** Outcomes settled while opening the journal, before any sink could listen; replayed to each new listener. */
+  readonly #settledAtOpen: HoldEvent[] = [];
+  #opened = false;
   /** Holds whose rule forwards the call when nobody decides in time. */
   readonly #forwardOnExpiry = new Set<string>();
   readonly #journal: HoldJournal | undefined;
@@ -70,9 +73,11 @@ export class HoldStore {
       for (const record of records) this.#holds.set(record.id, record);
       this.#settleOrphans();
     }
+    this.#opened = true;
   }
 
   onEvent(listener: (event: HoldEvent) => void): () => void {
+    for (const event of this.#settledAtOpen) this.#deliver(listener, event);
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
   }
@@ -273,13 +278,19 @@ export class HoldStore {
     const now = Date.now();
     this.#journal?.append(type, new Date(now).toISOString(), hold);
     const event: HoldEvent = { type, hold: { ...hold }, age_s: (now - Date.parse(hold.created_at)) / 1000 };
-    for (const listener of this.#listeners) {
-      try {
-        listener(event);
-      } catch (err) {
-        // A failing audit/metrics sink must not change how the hold ends.
-        process.emitWarning(`hold event listener failed: ${(err as Error).message}`);
-      }
+    if (this.#opened) {
+      for (const listener of this.#listeners) this.#deliver(listener, event);
+    } else {
+      this.#settledAtOpen.push(event);
+    }
+  }
+
+  #deliver(listener: (event: HoldEvent) => void, event: HoldEvent): void {
+    try {
+      listener(event);
+    } catch (err) {
+      // A failing audit/metrics sink must not change how the hold ends.
+      process.emitWarning(`hold event listener failed: ${(err as Error).message}`);
     }
   }
 }
