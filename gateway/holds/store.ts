@@ -94,7 +94,7 @@ export class HoldStore {
     const now = Date.now();
     const timeoutS = Math.min(Math.max(1, proposal.timeoutS), this.#maxTimeoutS);
     const hold: HoldRecord = {
-      id: randomBytes(16).toString('base64url'),
+      id: randomBytes(16).toString('hex'), // hex: an id never starts with '-', so no CLI mistakes it for an option
       state: 'pending',
       agent_id: proposal.agent.id,
       agent_name: proposal.agent.name,
