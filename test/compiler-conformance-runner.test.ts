@@ -9,25 +9,26 @@ import { stringify } from 'yaml';
 const run = promisify(execFile);
 const runner = path.resolve('test-support/conformance.ts');
 
+// These are the project's own small cases in the conformance format, not OPA's (those stay in ../shared).
 // --filter keeps categories whose name contains the filter: the run below keeps "kept-*" only.
 const categories = {
   'kept-basics': [
-    { note: 'basics/pass', query: 'data.a.p = x', modules: ['package a\np := input.n + 1'], input: { n: 1 }, want_result: [{ x: 2 }] },
-    { note: 'basics/undefined', query: 'data.a.p = x', modules: ['package a\np if false'], want_result: [] },
-    { note: 'basics/wrong expectation', query: 'data.a.p = x', modules: ['package a\np := 1'], want_result: [{ x: 2 }] },
-    { note: 'basics/set, unordered', query: 'data.a.s = x', modules: ['package a\ns contains x if some x in [3, 1, 2]'], want_result: [{ x: [2, 3, 1] }], sort_bindings: true },
-    { note: 'basics/base data through a wrapper', query: 'data.base.v = x', modules: ['package a\np := 1'], data: { base: { v: 'b' } }, want_result: [{ x: 'b' }] },
+    { note: 'basics/pass', query: 'data.a.p = x', modules: ['package a\np := input.n + 1'], input: { n: 1 }, 'want_result': [{ x: 2 }] },
+    { note: 'basics/undefined', query: 'data.a.p = x', modules: ['package a\np if false'], 'want_result': [] },
+    { note: 'basics/wrong expectation', query: 'data.a.p = x', modules: ['package a\np := 1'], 'want_result': [{ x: 2 }] },
+    { note: 'basics/set, unordered', query: 'data.a.s = x', modules: ['package a\ns contains x if some x in [3, 1, 2]'], 'want_result': [{ x: [2, 3, 1] }], sort_bindings: true },
+    { note: 'basics/base data through a wrapper', query: 'data.base.v = x', modules: ['package a\np := 1'], data: { base: { v: 'b' } }, 'want_result': [{ x: 'b' }] },
   ],
   'kept-errors': [
     { note: 'errors/compile error expected', query: 'data.a.p = x', modules: ['package a\np if { x > 1 }'], want_error_code: 'rego_unsafe_var_error' },
     { note: 'errors/conflict expected', query: 'data.a.p = x', modules: ['package a\np := x if some x in [1, 2]'], want_error_code: 'eval_conflict_error' },
     { note: 'errors/strict error as empty result', query: 'data.a.p = x', modules: ['package a\np := to_number("nope")'], want_error_code: 'eval_builtin_error', strict_error: true },
-    { note: 'errors/unexpected compile error', query: 'data.a.p = x', modules: ['package a\np := nope(1)'], want_result: [{ x: 1 }] },
-    { note: 'errors/input term that is a set', query: 'data.a.p = x', modules: ['package a\np := count(input & {2, 3})'], input_term: '{1, 2}', want_result: [{ x: 1 }] },
+    { note: 'errors/unexpected compile error', query: 'data.a.p = x', modules: ['package a\np := nope(1)'], 'want_result': [{ x: 1 }] },
+    { note: 'errors/input term that is a set', query: 'data.a.p = x', modules: ['package a\np := count(input & {2, 3})'], input_term: '{1, 2}', 'want_result': [{ x: 1 }] },
     { note: 'errors/no expectation', query: 'data.a.p = x', modules: ['package a\np := 1'] },
   ],
   dropped: [
-    { note: 'dropped/would fail', query: 'data.a.p = x', modules: ['package a\np := 1'], want_result: [{ x: 3 }] },
+    { note: 'dropped/would fail', query: 'data.a.p = x', modules: ['package a\np := 1'], 'want_result': [{ x: 3 }] },
   ],
 };
 
