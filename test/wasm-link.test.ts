@@ -1,6 +1,8 @@
 // The linker: plan JSON embedded into the runtime module, sentinel globals
 // patched, memory import and data count kept consistent.
 import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { NATIVE_BUILTINS } from '../gateway/policy/wasm/natives.js';
 import { emitModule, linkPlanJson, requiredMemoryPages, LinkError } from '../gateway/policy/wasm/link.js';
 import type { Plan } from '../gateway/policy/compiler/ir.js';
 
@@ -59,4 +61,13 @@ t.test('linker errors', async (t) => {
   t.throws(() => linkPlanJson(new Uint8Array([1, 2, 3]), 0, new Uint8Array()), linkError(/not a WebAssembly module/));
   t.throws(() => linkPlanJson(wasm.subarray(0, 100), 0, new Uint8Array()), linkError(/truncated/));
   t.ok(new LinkError('x') instanceof Error);
+});
+
+t.test('the planner and the runtime agree on which built-ins are native', async (t) => {
+  // The runtime is AssemblyScript and cannot import the planner's list, so the two are compared here.
+  const source = readFileSync(new URL('../gateway/policy/wasm/assembly/natives.ts', import.meta.url), 'utf8');
+  const block = /const NAMES: string\[\] = \[([\s\S]*?)\];/.exec(source)?.[1] ?? '';
+  const runtimeNames = [...block.matchAll(/"([^"]+)"/g)].map((m) => m[1]);
+  t.ok(runtimeNames.length > 0, 'the runtime lists its natives');
+  t.same([...runtimeNames].sort(), [...NATIVE_BUILTINS].sort());
 });
