@@ -56,4 +56,5 @@ t.test('every catalog entry is native or has a host implementation', async (t) =
     t.ok(Object.hasOwn(BUILTIN_ARITY, key.slice(HOST_PREFIX.length)), `${key} is in the catalog`);
   }
   t.notOk(`${HOST_PREFIX}net.lookup_ip_addr` in host, 'no network built-ins');
+  for (const name of NATIVE_BUILTINS) t.notOk(HOST_PREFIX + name in host, `${name} runs in the runtime only: no unreachable host copy`);
 });

@@ -6,14 +6,11 @@ const host = hostBuiltinImports();
 const call = (name: string, args: string): string => host[HOST_PREFIX + name]!(args);
 
 t.test('aggregates over arrays and sets', async (t) => {
-  t.equal(call('sum', '[[1, 2, 3.5]]'), '6.5');
-  t.equal(call('sum', '[{9007199254740993, 1}]'), '9007199254740994', 'exact for big integers');
   t.equal(call('product', '[[2, 3, 4]]'), '24');
   t.equal(call('max', '[[1, "a", null]]'), '"a"', 'max uses the total order');
   t.equal(call('min', '[{3, 1, 2}]'), '1');
   t.equal(call('max', '[[]]'), '', 'no maximum of nothing');
   t.equal(call('sort', '[{"b", "a"}]'), '["a","b"]');
-  t.equal(call('sum', '[["x"]]'), '', 'sum needs numbers');
   t.equal(call('all', '[[true, true]]'), 'true');
   t.equal(call('any', '[{false}]'), 'false');
   t.equal(call('union', '[{{1, 2}, {2, 3}}]'), '{1,2,3}');
@@ -22,10 +19,7 @@ t.test('aggregates over arrays and sets', async (t) => {
 });
 
 t.test('numbers', async (t) => {
-  t.equal(call('abs', '[-2.5]'), '2.5');
   t.equal(call('round', '[-2.5]'), '-3', 'halves round away from zero');
-  t.equal(call('ceil', '[1.2]'), '2');
-  t.equal(call('floor', '[-1.2]'), '-2');
   t.equal(call('to_number', '["12.5"]'), '12.5');
   t.equal(call('to_number', '[true]'), '1');
   t.equal(call('to_number', '["Infinity"]'), '', 'no infinities');

@@ -1,7 +1,7 @@
 /** Aggregates over arrays and sets, and the set operations. */
 import { items, num, set, type BuiltinTable } from '../operands.js';
 import { RegoSet, compare, type Value } from '../value.js';
-import { addNumbers, multiplyNumbers } from './numbers.js';
+import { multiplyNumbers } from './numbers.js';
 
 function extreme(sign: 1 | -1) {
   return (c: Value | undefined): Value | undefined => {
@@ -12,7 +12,6 @@ function extreme(sign: 1 | -1) {
 }
 
 export const aggregateBuiltins: BuiltinTable = {
-  'sum': (c) => addNumbers(items(c).map(num)),
   'product': (c) => multiplyNumbers(items(c).map(num)),
   'max': extreme(1),
   'min': extreme(-1),

@@ -68,12 +68,6 @@ function randIntn(): BuiltinImpl {
 
 export function numberBuiltins(): BuiltinTable {
   return {
-    'abs': (v) => {
-      const n = num(v);
-      return typeof n === 'bigint' ? (n < 0n ? -n : n) : Math.abs(n);
-    },
-    'ceil': rounding(Math.ceil),
-    'floor': rounding(Math.floor),
     'round': rounding(roundHalfAway),
     'to_number': toNumber,
     'numbers.range': (a, b) => range(int(a), int(b), 1n),
@@ -97,12 +91,6 @@ export function numberBuiltins(): BuiltinTable {
     'bits.negate': (a) => normaliseNumber(~int(a)),
     'rand.intn': randIntn(),
   };
-}
-
-/** Sum of numbers, exact for integers. */
-export function addNumbers(xs: RegoNumber[]): RegoNumber {
-  if (xs.every(isInteger)) return normaliseNumber(xs.reduce<bigint>((s, x) => s + BigInt(x), 0n));
-  return xs.reduce<number>((s, x) => s + Number(x), 0);
 }
 
 /** Product of numbers, exact for integers. */

@@ -82,26 +82,8 @@ export const stringBuiltins: BuiltinTable = {
   'indexof_n': (s, sub) => indicesOf(str(s), str(sub)),
   'replace': (s, o, n) => str(s).split(str(o)).join(str(n)),
   'strings.replace_n': (p, s) => replaceN(p, str(s)),
-  'split': (s, d) => {
-    const text = str(s);
-    const delim = str(d);
-    return delim === '' ? runes(text) : text.split(delim);
-  },
   'sprintf': (f, args) => sprintf(str(f), arr(args)),
   'substring': (s, start, len) => substring(str(s), Number(int(start)), Number(int(len))),
-  'trim': (s, c) => trimRightSet(trimLeftSet(str(s), str(c)), str(c)),
-  'trim_left': (s, c) => trimLeftSet(str(s), str(c)),
-  'trim_right': (s, c) => trimRightSet(str(s), str(c)),
-  'trim_prefix': (s, p) => {
-    const text = str(s);
-    const pre = str(p);
-    return text.startsWith(pre) ? text.slice(pre.length) : text;
-  },
-  'trim_suffix': (s, p) => {
-    const text = str(s);
-    const suf = str(p);
-    return suf !== '' && text.endsWith(suf) ? text.slice(0, text.length - suf.length) : text;
-  },
   'trim_space': (s) => trimRightSet(trimLeftSet(str(s), SPACE), SPACE),
   'strings.reverse': (s) => runes(str(s)).reverse().join(''),
   'strings.count': (s, sub) => count(str(s), str(sub)),
