@@ -42,27 +42,10 @@ function resultSet(v: Value | null): Value {
   return mkArr([row]);
 }
 
-/**
- * The compiler keeps a shadow stack (below __heap_base) for its GC protocol.
- * An aborted evaluation unwinds without popping its frames, so each
- * evaluation entry point starts from an empty shadow stack. Only the
- * outermost entries may do this: opa_json_dump and friends also run nested
- * inside an evaluation (host built-in calls).
- */
-// @ts-ignore: decorator
-@inline function resetShadowStack(): void {
-  __stack_pointer = __heap_base;
-}
-
-function evalCtxInner(ctxAddr: usize): void {
+function evalCtx(ctxAddr: usize): i32 {
   const ctx = changetype<EvalCtx>(ctxAddr);
   const data = ctx.data;
   ctx.result = resultSet(evalEntrypoint(ctx.entrypoint, ctx.input, data === null ? mkEmptyObj() : data));
-}
-
-function evalCtx(ctxAddr: usize): i32 {
-  resetShadowStack();
-  evalCtxInner(ctxAddr);
   return 0;
 }
 export { evalCtx as eval };
@@ -142,11 +125,6 @@ export function opa_value_free(v: usize): void {}
 
 /** One-shot evaluation (ABI 1.2): input JSON at inputAddr, heap from heapPtr; returns NUL-terminated result text. */
 export function opa_eval(reserved: usize, entrypoint: i32, dataAddr: usize, inputAddr: usize, inputLen: usize, heapPtr: usize, format: i32): usize {
-  resetShadowStack();
-  return evalOnce(entrypoint, dataAddr, inputAddr, inputLen, heapPtr, format);
-}
-
-function evalOnce(entrypoint: i32, dataAddr: usize, inputAddr: usize, inputLen: usize, heapPtr: usize, format: i32): usize {
   heapSet(max(heapPtr, heapFloor));
   let input: Value | null = null;
   if (inputLen > 0) {
