@@ -348,6 +348,16 @@ t.test('string and type natives', async (t) => {
   t.same(await run([set]), ['a+b', 'set']);
 });
 
+t.test('json.marshal in the runtime writes what OPA writes', async (t) => {
+  const marshal = rule(['p'], [def(2, v(1), [['ref', ['input'], [], 0], ['call', ['native', 'json.marshal'], [v(0)], 1]])]);
+  t.equal(await run([marshal], { b: 1, a: '<&>' }), '{"a":"\\u003c\\u0026\\u003e","b":1}', 'sorted keys, Go HTML-safe escapes');
+  t.equal(await run([marshal], '\u2028\u2029\b\f\n\u0001'), '"\\u2028\\u2029\\b\\f\\n\\u0001"', 'line separators escaped, short control escapes');
+  t.equal(await run([marshal], 'a\ud800b'), '"a\\ud800b"', 'a lone surrogate is escaped, not written as invalid UTF-8');
+  t.equal(await run([marshal], [1e20, 1.5, -0, 'é😀']), '[100000000000000000000,1.5,0,"é😀"]', 'integral doubles as digits, UTF-8 text as is');
+  const marshalSet = rule(['p'], [def(1, v(0), [['call', ['native', 'json.marshal'], [['set', [c('b'), c('a')]]], 0]])]);
+  t.equal(await run([marshalSet]), '["a","b"]', 'a set is a sorted array');
+});
+
 t.test('print writes through opa_println', async (t) => {
   const lines: string[] = [];
   const original = console.log;

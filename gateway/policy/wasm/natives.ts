@@ -14,4 +14,5 @@ export const NATIVE_BUILTINS: ReadonlySet<string> = new Set([
   'type_name', 'is_null', 'is_boolean', 'is_number', 'is_string', 'is_array', 'is_object', 'is_set',
   'split', 'trim', 'trim_left', 'trim_right', 'trim_prefix', 'trim_suffix',
   'floor', 'ceil', 'abs', 'sum',
+  'json.marshal',
 ]);

@@ -138,7 +138,6 @@ function schemaError(e: ErrorObject, doc: unknown): Value {
 }
 
 export const jsonBuiltins: BuiltinTable = {
-  'json.marshal': (v) => marshal(v as Value),
   'json.marshal_with_options': (v, o) => marshalWithOptions(v as Value, obj(o)),
   'json.unmarshal': (s) => parseJson(str(s)),
   'json.is_valid': (s) => isValidJson(s),

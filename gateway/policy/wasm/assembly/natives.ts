@@ -3,7 +3,7 @@
 // Errors (wrong operand types, division by zero) make the call undefined,
 // as in OPA's WebAssembly target.
 import { Value, K_NUM, K_STR, K_ARR, K_OBJ, K_SET, TRUE, mkArr, mkBool, mkNum, mkStr, mkSet, compare, equal, setHas, search, objGet, isInt } from "./value";
-import { dumpString } from "./text";
+import { dumpString, marshalJson } from "./text";
 
 // @ts-ignore: decorator
 @external("env", "opa_println")
@@ -19,6 +19,7 @@ const NAMES: string[] = [
   "type_name", "is_null", "is_boolean", "is_number", "is_string", "is_array", "is_object", "is_set",
   "split", "trim", "trim_left", "trim_right", "trim_prefix", "trim_suffix",
   "floor", "ceil", "abs", "sum",
+  "json.marshal",
 ];
 
 // Ids: positions in NAMES.
@@ -58,6 +59,7 @@ const N_FLOOR: i32 = 37;
 const N_CEIL: i32 = 38;
 const N_ABS: i32 = 39;
 const N_SUM: i32 = 40;
+const N_JSON_MARSHAL: i32 = 41;
 
 const TYPE_NAMES: string[] = ["null", "boolean", "number", "string", "array", "object", "set"];
 
@@ -74,9 +76,10 @@ export function callNative(id: i32, args: Value[]): Value | null {
   const n = args.length;
   if (id == N_PRINT) return print(args);
   if (id == N_COUNT) return n == 1 ? count(args[0]) : null;
+  if (id == N_JSON_MARSHAL) return n == 1 ? mkStr(marshalJson(args[0])) : null;
   if (id == N_MEMBER_3) return n == 3 ? member3(args[0], args[1], args[2]) : null;
   if (id >= N_TYPE_NAME && id < N_SPLIT) return n == 1 ? typeCheck(id, args[0]) : null;
-  if (id >= N_FLOOR) return n == 1 ? numeric(id, args[0]) : null;
+  if (id >= N_FLOOR && id <= N_SUM) return n == 1 ? numeric(id, args[0]) : null;
   if (id == N_LOWER || id == N_UPPER) return n == 1 && args[0].kind == K_STR ? mkStr(id == N_LOWER ? args[0].s.toLowerCase() : args[0].s.toUpperCase()) : null;
   if (n != 2) return null;
   const a = args[0];

@@ -234,6 +234,8 @@ export class Writer {
   buf: usize;
   cap: usize;
   len: usize = 0;
+  /** Escape <, >, &, U+2028 and U+2029 in strings, as Go's encoding/json (and so OPA's json.marshal) does. */
+  goHtml: bool = false;
   constructor() {
     this.cap = 64;
     this.buf = __alloc(this.cap);
@@ -277,13 +279,13 @@ export class Writer {
       let c = <u32>s.charCodeAt(i);
       if (c == 0x22 || c == 0x5c) { this.byte(0x5c); this.byte(<u8>c); continue; }
       if (c < 0x20) { this.escapeControl(c); continue; }
+      if (this.goHtml && (c == 0x3c || c == 0x3e || c == 0x26 || c == 0x2028 || c == 0x2029)) { this.unicodeEscape(c); continue; }
       if (c < 0x80) { this.byte(<u8>c); continue; }
-      if (c >= 0xd800 && c < 0xdc00 && i + 1 < n) {
-        const lo = <u32>s.charCodeAt(i + 1);
-        if (lo >= 0xdc00 && lo < 0xe000) {
-          c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
-          i++;
-        }
+      if (c >= 0xd800 && c < 0xe000) {
+        const lo = i + 1 < n ? <u32>s.charCodeAt(i + 1) : 0;
+        if (c >= 0xdc00 || lo < 0xdc00 || lo >= 0xe000) { this.unicodeEscape(c); continue; }
+        c = 0x10000 + ((c - 0xd800) << 10) + (lo - 0xdc00);
+        i++;
       }
       this.reserve(4);
       if (c < 0x800) {
@@ -301,15 +303,21 @@ export class Writer {
     this.byte(0x22);
   }
 
+  /** Short escapes where JSON has them (as Go 1.22+ and JSON.stringify write them), else \u00XX. */
   escapeControl(c: u32): void {
-    this.byte(0x5c);
-    if (c == 0x0a) { this.byte(0x6e); return; }
-    if (c == 0x0d) { this.byte(0x72); return; }
-    if (c == 0x09) { this.byte(0x74); return; }
-    this.ascii("u00");
+    if (c == 0x0a) { this.ascii("\\n"); return; }
+    if (c == 0x0d) { this.ascii("\\r"); return; }
+    if (c == 0x09) { this.ascii("\\t"); return; }
+    if (c == 0x08) { this.ascii("\\b"); return; }
+    if (c == 0x0c) { this.ascii("\\f"); return; }
+    this.unicodeEscape(c);
+  }
+
+  /** \uXXXX, lower-case hex: for control characters, lone surrogates (valid JSON, unlike their UTF-8 bytes) and Go's HTML-safe escapes. */
+  unicodeEscape(c: u32): void {
+    this.ascii("\\u");
     const hex = "0123456789abcdef";
-    this.byte(<u8>hex.charCodeAt(<i32>(c >> 4)));
-    this.byte(<u8>hex.charCodeAt(<i32>(c & 15)));
+    for (let shift = 12; shift >= 0; shift -= 4) this.byte(<u8>hex.charCodeAt(<i32>((c >> shift) & 15)));
   }
 
   number(n: f64): void {
@@ -367,13 +375,23 @@ export function numberText(n: f64): string {
   }
   // Non-finite numbers cannot arise from JSON or Rego; never emit invalid JSON for them.
   if (!isFinite(n)) return "null";
-  return n.toString();
+  const text = n.toString();
+  // AssemblyScript writes big integral doubles below 1e21 as "<digits>.0"; OPA (like JavaScript) writes the digits.
+  return text.endsWith(".0") ? text.substring(0, text.length - 2) : text;
 }
 
 /** Text of `v` as an AssemblyScript string. */
 export function dumpString(v: Value, rego: bool): string {
   const w = new Writer();
   w.value(v, rego);
+  return w.toString();
+}
+
+/** json.marshal: JSON text of `v` with Go's HTML-safe string escapes. */
+export function marshalJson(v: Value): string {
+  const w = new Writer();
+  w.goHtml = true;
+  w.value(v, false);
   return w.toString();
 }
 
