@@ -7,12 +7,13 @@ import {
 } from "./value";
 import {
   Plan, Lit, Term, Def, Group, TreeNode, Callee, WithTarget,
-  T_VAR, T_ARR, T_OBJ, T_SET, C_NATIVE, C_FUNC,
+  T_VAR, T_ARR, T_OBJ, T_SET, C_NATIVE, C_HOST, C_FUNC, visitLits,
   H_INPUT, H_DATA, H_RULE, L_UNIFY, L_REF, L_CALL, L_TRUTHY, L_NOT, L_SCAN, L_EVERY, L_COMPR, L_WITH,
   CO_ARRAY, CO_SET, CO_OBJECT, W_INPUT, W_DATA, W_FN, W_FNVAL,
 } from "./plan";
 import { fail } from "./abort";
 import { callNative } from "./natives";
+import { regexMatchNative, precompileRegex } from "./regex";
 import { globMatchSimple } from "./glob";
 import { dumpString, parseString, numberText } from "./text";
 
@@ -66,12 +67,25 @@ let scope: Scope = new Scope();
 let trail: i32[] = [];
 let depth: i32 = 0;
 
-// The plan's host id of glob.match, whose simple patterns the runtime matches itself (see ./glob).
+// The plan's host ids of glob.match and regex.match, whose common patterns the runtime matches itself (see ./glob, ./regex).
 let globHostId: i32 = -1;
+let regexHostId: i32 = -1;
 
 export function setPlan(p: Plan): void {
   plan = p;
   globHostId = p.hostBuiltins.indexOf("glob.match");
+  regexHostId = p.hostBuiltins.indexOf("regex.match");
+  if (regexHostId >= 0) visitLits(p, precompileRegexLit);
+}
+
+/**
+ * Compiles the constant patterns of regex.match calls once, at instantiation:
+ * they live below the heap floor and serve every evaluation.
+ */
+function precompileRegexLit(p: Plan, l: Lit): void {
+  if (l.kind != L_CALL || l.callee.kind != C_HOST || l.callee.id != regexHostId || l.args.length != 2) return;
+  const pattern = l.args[0].val;
+  if (pattern !== null && pattern.kind == K_STR) precompileRegex(pattern.s);
 }
 
 export function getPlan(): Plan {
@@ -732,6 +746,9 @@ function callDirect(c: Callee, args: Value[]): Value | null {
 function callHost(id: i32, args: Value[]): Value | null {
   if (id == globHostId) {
     const matched = globMatchSimple(args);
+    if (matched !== null) return matched;
+  } else if (id == regexHostId) {
+    const matched = regexMatchNative(args);
     if (matched !== null) return matched;
   }
   const arg = mkStr(dumpString(mkArr(args), true));

@@ -438,16 +438,28 @@ export function decodePlan(v: Value): Plan {
   return p;
 }
 
-/** Rejects references to groups or host built-ins that do not exist. */
-function checkIndices(p: Plan): void {
+/** Calls `visit` on every literal of the plan's rule bodies, nested bodies included. */
+export function visitLits(p: Plan, visit: (p: Plan, l: Lit) => void): void {
   for (let i = 0; i < p.groups.length; i++) {
     const g = p.groups[i];
     for (let j = 0; j < g.defs.length; j++) {
       const d = g.defs[j];
-      checkBody(p, d.body);
-      for (let k = 0; k < d.elses.length; k++) checkBody(p, d.elses[k].body);
+      visitBody(p, d.body, visit);
+      for (let k = 0; k < d.elses.length; k++) visitBody(p, d.elses[k].body, visit);
     }
   }
+}
+
+function visitBody(p: Plan, body: Lit[], visit: (p: Plan, l: Lit) => void): void {
+  for (let i = 0; i < body.length; i++) {
+    visit(p, body[i]);
+    visitBody(p, body[i].body, visit);
+  }
+}
+
+/** Rejects references to groups or host built-ins that do not exist. */
+function checkIndices(p: Plan): void {
+  visitLits(p, checkLit);
 }
 
 function checkCallee(p: Plan, c: Callee): void {
@@ -455,16 +467,12 @@ function checkCallee(p: Plan, c: Callee): void {
   if (c.kind == C_FUNC && (c.id < 0 || c.id >= p.groups.length || !p.groups[c.id].isFunc)) bad("function index out of range");
 }
 
-function checkBody(p: Plan, body: Lit[]): void {
-  for (let i = 0; i < body.length; i++) {
-    const l = body[i];
-    if (l.kind == L_REF && l.head == H_RULE && (l.rule < 0 || l.rule >= p.groups.length)) bad("rule index out of range");
-    if (l.kind == L_CALL) checkCallee(p, l.callee);
-    for (let j = 0; j < l.targets.length; j++) {
-      const w = l.targets[j];
-      if (w.kind == W_FN || w.kind == W_FNVAL) checkCallee(p, w.fn);
-      if (w.kind == W_FN) checkCallee(p, w.repl);
-    }
-    checkBody(p, l.body);
+function checkLit(p: Plan, l: Lit): void {
+  if (l.kind == L_REF && l.head == H_RULE && (l.rule < 0 || l.rule >= p.groups.length)) bad("rule index out of range");
+  if (l.kind == L_CALL) checkCallee(p, l.callee);
+  for (let j = 0; j < l.targets.length; j++) {
+    const w = l.targets[j];
+    if (w.kind == W_FN || w.kind == W_FNVAL) checkCallee(p, w.fn);
+    if (w.kind == W_FN) checkCallee(p, w.repl);
   }
 }
