@@ -101,6 +101,19 @@ number_ok if regex.match("^[1-9][0-9]{0,9}$", input.n)
   t.same(hostPatterns, []);
 });
 
+t.test('patterns known only at evaluation: kept in the arena up to its cap, compiled per call past it', async (t) => {
+  const { engine, hostPatterns } = regexPolicy(DYNAMIC, 't/each');
+  // 100 distinct patterns (more than are kept), a big one (more than the arena holds), each asked twice.
+  const patterns = Array.from({ length: 100 }, (_, i) => `^(x|${i})+y?$`);
+  patterns.push('^[ab]{0,900}c{0,900}$');
+  const pairs = [...patterns, ...patterns].flatMap((p, i) => [[p, `x${i % 100}x`], [p, `${'ab'.repeat(400)}c`], [p, `${i % 100}y`]] as const);
+  for (let round = 0; round < 2; round++) {
+    const native = (engine.evaluate(pairs, 't/each') as Array<{ result: boolean[] }>)[0]!.result;
+    t.same(pairs.filter(([p, s], i) => hostMatch(p, s) !== native[i]), [], `round ${round}: ${pairs.length} answers agree with the host`);
+  }
+  t.same(hostPatterns, []);
+});
+
 t.test('what the runtime leaves to the host', async (t) => {
   const { engine, hostPatterns } = regexPolicy(DYNAMIC, 't/one');
   const cases: Array<[unknown, unknown]> = [

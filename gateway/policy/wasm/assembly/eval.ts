@@ -13,7 +13,7 @@ import {
 } from "./plan";
 import { fail } from "./abort";
 import { callNative } from "./natives";
-import { regexMatchNative, precompileRegex } from "./regex";
+import { regexMatchNative, precompileRegex, REGEX_ARENA_BYTES } from "./regex";
 import { globMatchSimple } from "./glob";
 import { dumpString, parseString, numberText } from "./text";
 
@@ -75,17 +75,25 @@ export function setPlan(p: Plan): void {
   plan = p;
   globHostId = p.hostBuiltins.indexOf("glob.match");
   regexHostId = p.hostBuiltins.indexOf("regex.match");
-  if (regexHostId >= 0) visitLits(p, precompileRegexLit);
+  if (regexHostId < 0) return;
+  dynamicRegex = false;
+  visitLits(p, precompileRegexLit);
+  if (dynamicRegex) arenaReserve(REGEX_ARENA_BYTES);
 }
+
+// Whether some regex.match call of the plan has a pattern known only at evaluation.
+let dynamicRegex = false;
 
 /**
  * Compiles the constant patterns of regex.match calls once, at instantiation:
- * they live below the heap floor and serve every evaluation.
+ * they live below the heap floor and serve every evaluation. Other patterns
+ * are compiled into an arena when first met (see ./regex).
  */
 function precompileRegexLit(p: Plan, l: Lit): void {
   if (l.kind != L_CALL || l.callee.kind != C_HOST || l.callee.id != regexHostId || l.args.length != 2) return;
   const pattern = l.args[0].val;
   if (pattern !== null && pattern.kind == K_STR) precompileRegex(pattern.s);
+  else dynamicRegex = true;
 }
 
 export function getPlan(): Plan {

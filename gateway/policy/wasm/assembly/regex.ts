@@ -511,10 +511,26 @@ class Program {
   /** Starts with `^`: a match can only begin at the start of the text. */
   anchored: bool;
   insts: StaticArray<Inst>;
+  /** The class instructions a match starting inside the text (not at either end) begins with. */
+  starts: StaticArray<i32> = new StaticArray<i32>(0);
+  /** ASCII code points that can begin such a match, and whether any other code point can. */
+  startAscii: StaticArray<u32> = new StaticArray<u32>(4);
+  startNonAscii: bool = false;
+
   constructor(insts: Inst[]) {
     this.insts = StaticArray.fromArray<Inst>(insts);
     this.marks = new StaticArray<i32>(insts.length).fill(-1);
     this.anchored = insts.length > 0 && insts[0].op == OP_BEGIN;
+    const starts = new Array<i32>(0);
+    this.nextGeneration();
+    // Position 1 of a 2-unit text: neither ^ nor $ holds there.
+    this.add(starts, 0, 1, 2);
+    this.starts = StaticArray.fromArray<i32>(starts);
+    for (let i = 0; i < starts.length; i++) {
+      const inst = insts[starts[i]];
+      for (let w = 0; w < 4; w++) this.startAscii[w] |= inst.ascii[w];
+      if (inst.negated || inst.ranges.length == 0 || inst.ranges[inst.ranges.length - 1] >= 128) this.startNonAscii = true;
+    }
   }
 
   nextGeneration(): void {
@@ -541,6 +557,12 @@ class Program {
     return false;
   }
 
+  /** Whether code unit `c` can begin a match inside the text. */
+  canStart(c: i32): bool {
+    if (c < 128) return ((unchecked(this.startAscii[c >> 5]) >> (c & 31)) & 1) != 0;
+    return this.startNonAscii;
+  }
+
   /** Whether the pattern matches anywhere in `s` (code point by code point). */
   matches(s: string): bool {
     const n = s.length;
@@ -549,7 +571,18 @@ class Program {
     this.nextGeneration();
     if (this.add(current, 0, 0, n)) return true;
     let at = 0;
-    while (at < n && current.length > 0 || at < n && !this.anchored) {
+    while (at < n) {
+      if (current.length == 0) {
+        if (this.anchored) return false;
+        // No thread alive: skip to where a match could begin (or to the end, where $ may hold).
+        while (at < n && !this.canStart(<i32>s.charCodeAt(at))) at++;
+        if (at == n) {
+          this.nextGeneration();
+          return this.add(next, 0, n, n);
+        }
+        this.nextGeneration();
+        if (at > 0) this.addStarts(current);
+      }
       let c = <i32>s.charCodeAt(at);
       at++;
       if (c >= 0xd800 && c < 0xdc00 && at < n) {
@@ -566,12 +599,28 @@ class Program {
         if (classHasFast(unchecked(this.insts[pc]), c) && this.add(next, pc + 1, at, n)) return true;
       }
       // Unanchored search: a match may also start here.
-      if (!this.anchored && this.add(next, 0, at, n)) return true;
+      if (!this.anchored) {
+        if (at == n) {
+          if (this.add(next, 0, at, n)) return true;
+        } else this.addStarts(next);
+      }
       const t = current;
       current = next;
       next = t;
     }
     return false;
+  }
+
+  /** Threads of a match beginning inside the text (the start closure, precomputed). */
+  addStarts(list: i32[]): void {
+    const starts = this.starts;
+    for (let i = 0; i < starts.length; i++) {
+      const pc = unchecked(starts[i]);
+      if (unchecked(this.marks[pc]) != this.gen) {
+        unchecked(this.marks[pc] = this.gen);
+        list.push(pc);
+      }
+    }
   }
 }
 
@@ -586,20 +635,45 @@ function compilePattern(pattern: string): Program | null {
   return compiler.tooBig ? null : new Program(compiler.prog);
 }
 
-// Programs of the plan's constant patterns (null: left to the host), compiled
-// at instantiation. Only precompileRegex adds to it: anything allocated during
-// an evaluation is gone when the heap pointer is reset.
-const constantPatterns = new Map<string, Program | null>();
+// Compiled patterns (null: left to the host) by pattern text: the plan's
+// constant patterns, compiled at instantiation, then patterns met during
+// evaluations (from data, say), compiled into the arena so that they outlive
+// the evaluation. Past the cap, or when the arena is full, a pattern is
+// compiled per call.
+const patterns = new Map<string, Program | null>();
+const MAX_PATTERNS: i32 = 64;
+// Room for the key's copy and the map's growth, beyond the compilation itself.
+const ARENA_SLACK: usize = 8192;
+/** Arena reserved when the plan has regex.match calls with non-constant patterns. */
+export const REGEX_ARENA_BYTES: usize = 256 << 10;
 
+/** At instantiation, outside any evaluation: the allocation persists as is. */
 export function precompileRegex(pattern: string): void {
-  if (!constantPatterns.has(pattern)) constantPatterns.set(pattern, compilePattern(pattern));
+  if (!patterns.has(pattern)) patterns.set(pattern, compilePattern(pattern));
+}
+
+function copyString(s: string): string {
+  return String.UTF16.decodeUnsafe(changetype<usize>(s), <usize>s.length << 1);
+}
+
+function compileAndKeep(pattern: string): Program | null {
+  const before = heapGet();
+  const prog = compilePattern(pattern);
+  const used = heapGet() - before;
+  if (patterns.size >= MAX_PATTERNS || arenaRoom() < used + (<usize>pattern.length << 1) + ARENA_SLACK) return prog;
+  // The same compilation again makes the same allocations, now in the arena.
+  arenaEnter();
+  const kept = compilePattern(pattern);
+  patterns.set(copyString(pattern), kept);
+  arenaLeave();
+  return kept;
 }
 
 /** regex.match(pattern, value) for supported patterns; null when the host must decide. */
 export function regexMatchNative(args: Value[]): Value | null {
   if (args.length != 2 || args[0].kind != K_STR || args[1].kind != K_STR) return null;
   const pattern = args[0].s;
-  const prog = constantPatterns.has(pattern) ? constantPatterns.get(pattern) : compilePattern(pattern);
+  const prog = patterns.has(pattern) ? patterns.get(pattern) : compileAndKeep(pattern);
   if (prog === null) return null;
   return mkBool(prog.matches(args[1].s));
 }

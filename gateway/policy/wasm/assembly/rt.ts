@@ -9,13 +9,59 @@ import { heapStart } from "./embed";
 // @ts-ignore: decorator
 @lazy let heapOffset: usize = ((heapStart() + BLOCK_OVERHEAD + AL_MASK) & ~AL_MASK) - BLOCK_OVERHEAD;
 
-/** Moves the heap pointer to the first block position at or above `addr`. */
+/** Moves the heap pointer to the first block position at or above `addr` (and out of the arena). */
 // @ts-ignore: decorator
 @global
 function heapSet(addr: usize): void {
   const next = ((addr + BLOCK_OVERHEAD + AL_MASK) & ~AL_MASK) - BLOCK_OVERHEAD;
   ensureMemory(next);
   heapOffset = next;
+  inArena = false;
+}
+
+// The arena: a region reserved at instantiation, below the heap floor, for
+// what is only known during an evaluation but must outlive it (compiled
+// regex patterns of data). While inside it, allocations bump its own
+// pointer; the caller checks the room first (arenaRoom), and an allocation
+// past its end fails the evaluation rather than overwrite what follows.
+// @ts-ignore: decorator
+@lazy let arenaNext: usize = 0;
+// @ts-ignore: decorator
+@lazy let arenaEnd: usize = 0;
+// @ts-ignore: decorator
+@lazy let inArena: bool = false;
+// @ts-ignore: decorator
+@lazy let heapOutsideArena: usize = 0;
+
+/** Reserves `size` bytes at the heap pointer; only at instantiation, before the heap floor is read. */
+// @ts-ignore: decorator
+@global
+function arenaReserve(size: usize): void {
+  arenaNext = heapOffset;
+  heapSet(heapOffset + size);
+  arenaEnd = heapOffset;
+}
+
+// @ts-ignore: decorator
+@global
+function arenaRoom(): usize {
+  return arenaEnd - arenaNext;
+}
+
+// @ts-ignore: decorator
+@global
+function arenaEnter(): void {
+  heapOutsideArena = heapOffset;
+  heapOffset = arenaNext;
+  inArena = true;
+}
+
+// @ts-ignore: decorator
+@global
+function arenaLeave(): void {
+  arenaNext = heapOffset;
+  heapOffset = heapOutsideArena;
+  inArena = false;
 }
 
 // @ts-ignore: decorator
@@ -46,6 +92,7 @@ function __alloc(size: usize): usize {
   const block = changetype<BLOCK>(heapOffset);
   const ptr = heapOffset + BLOCK_OVERHEAD;
   const payload = blockSize(size);
+  if (inArena && ptr + payload > arenaEnd) outOfMemory();
   ensureMemory(ptr + payload);
   heapOffset = ptr + payload;
   block.mmInfo = payload;
@@ -61,7 +108,7 @@ function __realloc(ptr: usize, size: usize): usize {
   const payload = blockSize(size);
   if (size > actual) {
     if (isLast) {
-      if (size > BLOCK_MAXSIZE) outOfMemory();
+      if (size > BLOCK_MAXSIZE || (inArena && ptr + payload > arenaEnd)) outOfMemory();
       ensureMemory(ptr + payload);
       heapOffset = ptr + payload;
       block.mmInfo = payload;
