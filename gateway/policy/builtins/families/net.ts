@@ -20,21 +20,42 @@ function bigToAddr(n: bigint, v6: boolean): string {
 
 const hostMask = (bits: number, v6: boolean): bigint => (1n << BigInt(width(v6) - bits)) - 1n;
 
+/** An IPv4 address in Go's only accepted form: dotted decimal, no leading zeros. */
+const GO_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/** Go's net.ParseIP: strict dotted-decimal IPv4, or IPv6 without a zone (an embedded IPv4 part strict too). */
+function goIp(s: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  if (GO_IPV4.test(s)) return ipaddr.IPv4.parse(s);
+  if (!/^[0-9A-Fa-f:.]+$/.test(s) || !ipaddr.IPv6.isValid(s)) return undefined;
+  const tail = s.slice(s.lastIndexOf(':') + 1);
+  return tail.includes('.') && !GO_IPV4.test(tail) ? undefined : ipaddr.IPv6.parse(s);
+}
+
+/**
+ * As Go's net.IPNet does: an IPv4-mapped IPv6 address (::ffff:a.b.c.d), or a
+ * network of them (prefix >= 96), is IPv4. So "::ffff:0:0/96" is 0.0.0.0/0
+ * and "10.0.0.0/8" contains "::ffff:10.0.0.1".
+ */
+function goFamily(b: Block): Block {
+  if (!b.v6 || b.bits < 96 || b.start >> 32n !== 0xffffn) return b;
+  return { v6: false, start: b.start & 0xffffffffn, bits: b.bits - 96 };
+}
+
 /** A CIDR, or a single address when `bareIps` allows it: as a full-length prefix ('any') or as cidr_merge reads it ('v4'). */
 function parseBlock(s: string, bareIps: 'any' | 'v4' | 'none'): Block {
-  try {
-    if (s.includes('/')) {
-      const [addr, bits] = ipaddr.parseCIDR(s);
-      const v6 = addr.kind() === 'ipv6';
-      return { v6, start: addrToBig(addr) & ~hostMask(bits, v6), bits };
-    }
-  } catch {
-    throw new BuiltinError(`invalid CIDR ${s}`);
+  const slash = s.indexOf('/');
+  if (slash >= 0) {
+    const addr = goIp(s.slice(0, slash));
+    const prefix = s.slice(slash + 1);
+    const v6 = addr?.kind() === 'ipv6';
+    if (!addr || !/^\d{1,3}$/.test(prefix) || Number(prefix) > width(v6)) throw new BuiltinError(`invalid CIDR ${s}`);
+    const bits = Number(prefix);
+    return goFamily({ v6, start: addrToBig(addr) & ~hostMask(bits, v6), bits });
   }
-  if (bareIps !== 'none' && ipaddr.isValid(s)) {
-    const addr = ipaddr.parse(s);
+  const addr = bareIps === 'none' ? undefined : goIp(s);
+  if (addr) {
     const v6 = addr.kind() === 'ipv6';
-    if (bareIps === 'any') return { v6, start: addrToBig(addr), bits: width(v6) };
+    if (bareIps === 'any') return goFamily({ v6, start: addrToBig(addr), bits: width(v6) });
     if (v6) throw new BuiltinError('IPv6 invalid: needs prefix length');
     // cidr_merge gives a bare IPv4 address its classful network (Go's DefaultMask).
     const first = addr.toByteArray()[0] as number;

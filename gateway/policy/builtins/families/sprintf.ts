@@ -21,6 +21,9 @@ interface Spec { minus: boolean; plus: boolean; sharp: boolean; zero: boolean; s
 
 const GO_TYPE = { int: 'int', float: 'float64', string: 'string' } as const;
 
+const INT64_LIMIT = 2n ** 63n;
+const fitsInt64 = (v: bigint): boolean => v >= -INT64_LIMIT && v < INT64_LIMIT;
+
 /** Go's %e exponent has at least two digits. */
 const goExponent = (s: string): string => s.replace(/e([+-])(\d)$/, 'e$10$2');
 
@@ -51,7 +54,9 @@ function formatOperand(op: Operand, s: Spec): string | undefined {
       return sign + (s.sharp ? prefix : '') + d;
     };
     switch (verb) {
-      case 'd': case 'v': case 's': return digits(10, '');
+      case 'd': case 'v': return digits(10, '');
+      // OPA passes integers that fit in 64 bits as Go ints (no %s), larger ones as *big.Int (which has %s).
+      case 's': return fitsInt64(op.v) ? undefined : digits(10, '');
       case 'x': return digits(16, '0x');
       case 'X': return digits(16, '0X').toUpperCase();
       case 'o': return digits(8, '0');
@@ -60,8 +65,6 @@ function formatOperand(op: Operand, s: Spec): string | undefined {
       case 'c': return String.fromCodePoint(Number(op.v));
       case 'q': return `'${String.fromCodePoint(Number(op.v))}'`;
       case 'U': return `U+${abs.toString(16).toUpperCase().padStart(4, '0')}`;
-      case 'e': case 'E': case 'f': case 'F': case 'g': case 'G':
-        return formatOperand({ kind: 'float', v: Number(op.v) }, s);
       default: return undefined;
     }
   }
@@ -143,7 +146,10 @@ export function sprintf(format: string, args: Value[]): string {
       continue;
     }
     const text = formatOperand(op, spec);
-    out += text === undefined ? `%!${verb}(${GO_TYPE[op.kind]}=${goValueText(op)})` : pad(text, spec, op.kind !== 'string');
+    // A verb that does not apply prints Go's %!verb(type=value), the value as %v with the same flags.
+    out += text === undefined
+      ? `%!${verb}(${GO_TYPE[op.kind]}=${pad(formatOperand(op, { ...spec, verb: 'v' }) ?? goValueText(op), spec, op.kind !== 'string')})`
+      : pad(text, spec, op.kind !== 'string');
   }
   if (next < ops.length) {
     out += `%!(EXTRA ${ops.slice(next).map((op) => `${GO_TYPE[op.kind]}=${goValueText(op)}`).join(', ')})`;

@@ -26,8 +26,9 @@ function trimRightSet(s: string, cut: string): string {
   return r.slice(0, j).join('');
 }
 
-/** Every code point index at which `sub` starts (overlapping). */
+/** Every code point index at which `sub` starts (overlapping); OPA refuses an empty `sub`. */
 function indicesOf(s: string, sub: string): number[] {
+  if (sub === '') throw new BuiltinError('empty search character');
   const r = runes(s);
   const n = runes(sub).length;
   const out: number[] = [];
@@ -42,14 +43,17 @@ function replaceN(patterns: Value | undefined, s: string): string {
     if (typeof v !== 'string') throw new BuiltinError('non-string value found in pattern object');
     return [k, v] as const;
   });
+  // An empty pattern matches at every position (the end included), but not twice at one.
   let out = '';
-  for (let i = 0; i < s.length;) {
-    const hit = pairs.find(([k]) => k !== '' && s.startsWith(k, i));
+  let afterEmptyMatch = false;
+  for (let i = 0; i <= s.length;) {
+    const hit = pairs.find(([k]) => (k !== '' || !afterEmptyMatch) && s.startsWith(k, i));
+    afterEmptyMatch = hit !== undefined && hit[0] === '';
     if (hit) {
       out += hit[1];
       i += hit[0].length;
     } else {
-      out += s[i];
+      out += s[i] ?? '';
       i++;
     }
   }
@@ -71,6 +75,11 @@ function substring(s: string, start: number, length: number): string {
   return r.slice(start, length < 0 ? undefined : start + length).join('');
 }
 
+/** Go's strings.Replace: an empty `old` matches before every character and at the end. */
+function replace(s: string, old: string, replacement: string): string {
+  return (old === '' ? ['', ...runes(s), ''] : s.split(old)).join(replacement);
+}
+
 function count(s: string, sub: string): number {
   if (sub === '') return runes(s).length + 1;
   return s.split(sub).length - 1;
@@ -80,7 +89,7 @@ export const stringBuiltins: BuiltinTable = {
   'format_int': formatInt,
   'indexof': (s, sub) => indicesOf(str(s), str(sub))[0] ?? -1,
   'indexof_n': (s, sub) => indicesOf(str(s), str(sub)),
-  'replace': (s, o, n) => str(s).split(str(o)).join(str(n)),
+  'replace': (s, o, n) => replace(str(s), str(o), str(n)),
   'strings.replace_n': (p, s) => replaceN(p, str(s)),
   'sprintf': (f, args) => sprintf(str(f), arr(args)),
   'substring': (s, start, len) => substring(str(s), Number(int(start)), Number(int(len))),
