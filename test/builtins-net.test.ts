@@ -12,6 +12,11 @@ t.test('containment and intersection', async (t) => {
   t.equal(call('net.cidr_contains', '["fd00::/8", "fd12::1"]'), 'true');
   t.equal(call('net.cidr_contains', '["10.0.0.0/8", "fd12::1"]'), 'false', 'families do not mix');
   t.equal(call('net.cidr_contains', '["10.0.0.0/33", "10.0.0.1"]'), '', 'invalid prefix');
+  // Addresses as Go reads them: IPv4-mapped IPv6 is IPv4; IPv4-compatible (::a.b.c.d) stays IPv6.
+  t.equal(call('net.cidr_contains', '["10.0.0.0/8", "::ffff:10.0.0.1"]'), 'true');
+  t.equal(call('net.cidr_contains', '["0.0.0.0/0", "::8.8.8.8"]'), 'false');
+  t.equal(call('net.cidr_contains', '["::/96", "::8.8.8.8"]'), 'true');
+  t.equal(call('net.cidr_contains', '["0.0.0.0/0", "01.2.3.4"]'), '', 'leading zeros are not an address');
   t.equal(call('net.cidr_intersects', '["192.168.0.0/23", "192.168.1.0/24"]'), 'true');
   t.equal(call('net.cidr_intersects', '["192.168.0.0/24", "192.168.1.0/24"]'), 'false');
   t.equal(call('net.cidr_is_valid', '["192.168.0.0/24"]'), 'true');

@@ -124,11 +124,51 @@ class DefLowering {
 
   private expr(e: Expr, bound: ReadonlySet<string>, depth: number, out: Lit[]): void {
     const targets = e.with.map((w) => this.withTarget(w, bound, depth, out));
-    const inner: Lit[] = e.negated || targets.length > 0 ? [] : out;
+    const underWith = (lits: Lit[]): Lit[] => (targets.length > 0 ? [['with', targets, lits]] : lits);
+    if (e.negated) {
+      const hoisted: Lit[] = [];
+      const core: Lit[] = [];
+      this.negatedCore(e, bound, depth, hoisted, core);
+      if (hoisted.length > 0) out.push(...underWith(hoisted));
+      out.push(['not', underWith(core)]);
+      return;
+    }
+    const inner: Lit[] = targets.length > 0 ? [] : out;
     this.exprCore(e, bound, depth, inner);
-    const wrapped: Lit[] = targets.length > 0 ? [['with', targets, inner]] : inner;
-    if (e.negated) out.push(['not', wrapped]);
-    else if (targets.length > 0) out.push(...wrapped);
+    if (targets.length > 0) out.push(...underWith(inner));
+  }
+
+  /**
+   * A negated expression as OPA's compiler rewrites it: the arguments of a
+   * call, calls and composites inside operands, and the keys of refs are
+   * evaluated before the `not`; only the expression itself (with its
+   * top-level refs) is negated. So `not f(input.missing)` is undefined, not
+   * true, as in OPA (open-policy-agent/opa#1877, #8387), while
+   * `not input.missing` and `not input.a == input.b` are true.
+   */
+  private negatedCore(e: Expr, bound: ReadonlySet<string>, depth: number, hoisted: Lit[], core: Lit[]): void {
+    const operand = (t: Term): STerm => (t.type === 'ref' ? this.refTerm(t, bound, depth, core, hoisted) : this.term(t, bound, depth, t.type === 'var' ? core : hoisted));
+    switch (e.kind) {
+      case 'term': {
+        const t = e.term;
+        if (t.type !== 'call') {
+          core.push(['truthy', operand(t)]);
+        } else if (this.callee(t).name === 'equal' && t.args.length === 2) {
+          // `==` is unification for OPA's compiler: its operands stay under the `not`.
+          core.push(['call', this.callee(t).callee, t.args.map(operand), -1]);
+        } else {
+          this.call(t, bound, depth, core, true, hoisted);
+        }
+        return;
+      }
+      case 'unify': case 'assign': {
+        const l = operand(e.left);
+        const r = operand(e.right);
+        core.push(['unify', l, r]);
+        return;
+      }
+      default: this.exprCore(e, bound, depth, core);
+    }
   }
 
   private exprCore(e: Expr, bound: ReadonlySet<string>, depth: number, out: Lit[]): void {
@@ -200,7 +240,8 @@ class DefLowering {
     }
   }
 
-  private refTerm(t: Term & { type: 'ref' }, bound: ReadonlySet<string>, depth: number, out: Lit[]): STerm {
+  /** The ref's lookup goes to `out`; what its head and keys need first, to `keysOut` (see negatedCore). */
+  private refTerm(t: Term & { type: 'ref' }, bound: ReadonlySet<string>, depth: number, out: Lit[], keysOut: Lit[] = out): STerm {
     // A composite key with unbound vars (`r[[1, x]]`) iterates a fresh slot, then matches it.
     const patterns: Array<[Term, number]> = [];
     const path = t.path.map((p): STerm => {
@@ -209,7 +250,7 @@ class DefLowering {
         patterns.push([p, slot]);
         return ['v', slot];
       }
-      return this.term(p, bound, depth, out);
+      return this.term(p, bound, depth, keysOut);
     });
     let result: STerm | undefined;
     if (t.head.type === 'var') {
@@ -217,7 +258,7 @@ class DefLowering {
       if (r?.kind === 'root') result = this.ref(r.root, [...r.path.map((p): STerm => ['c', p]), ...path], out);
     }
     if (!result) {
-      const head = this.term(t.head, bound, depth, out);
+      const head = this.term(t.head, bound, depth, keysOut);
       const o = this.fresh();
       out.push(['ref', ['t', head], path, o]);
       result = ['v', o];
@@ -262,14 +303,15 @@ class DefLowering {
     return c;
   }
 
-  private call(t: Term & { type: 'call' }, bound: ReadonlySet<string>, depth: number, out: Lit[], isExpr: boolean): STerm {
+  /** The call goes to `out`; what its arguments need first, to `argsOut` (see negatedCore). */
+  private call(t: Term & { type: 'call' }, bound: ReadonlySet<string>, depth: number, out: Lit[], isExpr: boolean, argsOut: Lit[] = out): STerm {
     const c = this.callee(t);
     const relation = c.arity >= 0 && t.args.length === c.arity + 1;
     if (c.arity >= 0 && !relation && t.args.length !== c.arity) {
       throw new RegoError('rego_type_error', `${c.name}: arity mismatch: expected ${c.arity} arguments, got ${t.args.length}`, t.loc);
     }
     if (relation && !isExpr) throw new RegoError('rego_type_error', `${c.name}: too many arguments: expected ${c.arity}`, t.loc);
-    const args = (relation ? t.args.slice(0, -1) : t.args).map((a) => this.term(a, bound, depth, out));
+    const args = (relation ? t.args.slice(0, -1) : t.args).map((a) => this.term(a, bound, depth, argsOut));
     if (isExpr && !relation) {
       out.push(['call', c.callee, args, -1]);
       return TRUE;
@@ -284,7 +326,7 @@ class DefLowering {
       result = ['v', entry];
     }
     if (!relation) return result;
-    out.push(['unify', this.term(t.args[t.args.length - 1]!, bound, depth, out), result]);
+    out.push(['unify', this.term(t.args[t.args.length - 1]!, bound, depth, argsOut), result]);
     return TRUE;
   }
 

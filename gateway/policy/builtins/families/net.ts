@@ -27,8 +27,13 @@ const GO_IPV4 = /^(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\
 function goIp(s: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
   if (GO_IPV4.test(s)) return ipaddr.IPv4.parse(s);
   if (!/^[0-9A-Fa-f:.]+$/.test(s) || !ipaddr.IPv6.isValid(s)) return undefined;
-  const tail = s.slice(s.lastIndexOf(':') + 1);
-  return tail.includes('.') && !GO_IPV4.test(tail) ? undefined : ipaddr.IPv6.parse(s);
+  const cut = s.lastIndexOf(':') + 1;
+  const tail = s.slice(cut);
+  if (!tail.includes('.')) return ipaddr.IPv6.parse(s);
+  if (!GO_IPV4.test(tail)) return undefined;
+  // ipaddr.js reads any embedded IPv4 part as IPv4-mapped (::a.b.c.d as ::ffff:a.b.c.d); Go keeps the bits as written.
+  const [a, b, c, d] = tail.split('.').map(Number) as [number, number, number, number];
+  return ipaddr.IPv6.parse(`${s.slice(0, cut)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`);
 }
 
 /**
