@@ -1,14 +1,14 @@
 /**
- * The SDK client transport for one configured upstream. A stdio child gets
- * exactly the environment the config lists: nothing of the gateway's own
- * environment (not even PATH or HOME) unless named in `env_allow`.
+ * The transport for one configured upstream. A stdio child gets exactly the
+ * environment the config lists: nothing of the gateway's own environment
+ * (not even PATH or HOME) unless named in `env_allow`.
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { DEFAULT_INHERITED_ENV_VARS, StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { HttpUpstreamConfig, StdioUpstreamConfig } from '../config/spine-schema.js';
+import { StdioTransport } from './stdio-transport.js';
 
 export class UpstreamConfigError extends Error {
   constructor(message: string) {
@@ -17,14 +17,9 @@ export class UpstreamConfigError extends Error {
   }
 }
 
-/**
- * The child's environment. The SDK merges a default set (HOME, PATH, ...) under
- * whatever we pass; naming those keys with `undefined` removes them again,
- * because child_process skips undefined values.
- */
-export function childEnvironment(config: StdioUpstreamConfig, parentEnv: NodeJS.ProcessEnv = process.env): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = {};
-  for (const key of DEFAULT_INHERITED_ENV_VARS) env[key] = undefined;
+/** The child's environment: the allowlisted variables the gateway has, then the literals. */
+export function childEnvironment(config: StdioUpstreamConfig, parentEnv: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const env: Record<string, string> = {};
   for (const key of config.env_allow) {
     const value = parentEnv[key];
     if (value !== undefined) env[key] = value;
@@ -32,17 +27,14 @@ export function childEnvironment(config: StdioUpstreamConfig, parentEnv: NodeJS.
   return { ...env, ...config.env };
 }
 
-export function stdioTransport(config: StdioUpstreamConfig, baseDir: string): StdioClientTransport {
+export function stdioTransport(config: StdioUpstreamConfig, baseDir: string): StdioTransport {
   for (const dir of config.ensure_dirs) mkdirSync(path.resolve(baseDir, dir), { recursive: true });
-  return new StdioClientTransport({
+  return new StdioTransport({
     // "node" is the Node.js running the gateway: no PATH lookup, no npx, no network.
     command: config.command === 'node' ? process.execPath : config.command,
-    args: [...config.args],
+    args: config.args,
     cwd: path.resolve(baseDir, config.cwd ?? '.'),
-    // Undefined values are deliberate (see childEnvironment); the SDK's type only lists strings.
-    env: childEnvironment(config) as Record<string, string>,
-    // A child's stderr may print anything, secrets included: it goes nowhere (health shows our own reason).
-    stderr: 'ignore',
+    env: childEnvironment(config),
   });
 }
 

@@ -3,14 +3,16 @@
  * over stdio or Streamable HTTP, reconnected with exponential backoff when
  * it dies, with its health visible. Requests from the upstream to the client
  * side (sampling, elicitation, roots) and its notifications are handed to
- * the hooks; everything else is plain request/notify.
+ * the hooks; the gateway's own requests go through the request lane.
  */
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import { ErrorCode, McpError, ProgressNotificationSchema, ResultSchema } from '@modelcontextprotocol/sdk/types.js';
+import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Implementation, JSONRPCNotification, JSONRPCRequest, Progress, Result, ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
 import type { UpstreamConfig } from '../config/spine-schema.js';
 import { GatewayError } from '../errors.js';
+import type { CancelSignal } from '../pipeline/cancellation.js';
+import { RequestLane } from './request-lane.js';
 import { httpTransport, stdioTransport } from './transports.js';
 
 export type UpstreamState = 'starting' | 'ready' | 'restarting' | 'closed';
@@ -32,17 +34,19 @@ export interface UpstreamHooks {
 }
 
 export interface UpstreamRequestOptions {
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   onprogress?: (progress: Progress) => void;
 }
 
 const GATEWAY_INFO: Implementation = { name: 'portcullis', version: '0.1.0' };
 
-/** Largest delay a Node.js timer accepts. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
+interface Connection {
+  client: Client;
+  lane: RequestLane;
+}
 
 export class Upstream {
-  private client: Client | undefined;
+  private connection: Connection | undefined;
   private state: UpstreamState = 'starting';
   private since = new Date();
   private restarts = 0;
@@ -50,9 +54,6 @@ export class Upstream {
   private retryTimer: NodeJS.Timeout | undefined;
   private connecting: Promise<void> | undefined;
   private closed = false;
-  /** Progress callbacks by the token the gateway put on the upstream request. */
-  private readonly progress = new Map<string, (progress: Progress) => void>();
-  private nextProgressToken = 1;
 
   constructor(
     readonly name: string,
@@ -92,17 +93,12 @@ export class Upstream {
     });
     client.fallbackRequestHandler = (request, extra) =>
       this.hooks.onServerRequest(this.name, request as JSONRPCRequest, extra.signal);
-    // Progress is matched here, not by the SDK's own handler: the SDK drops progress that
-    // arrives in the same read as the final answer (its answer handling runs first).
-    client.setNotificationHandler(ProgressNotificationSchema, (notification) => {
-      const { progressToken, ...progress } = notification.params;
-      this.progress.get(String(progressToken))?.(progress);
-    });
     client.fallbackNotificationHandler = async (notification) => {
       this.hooks.onNotification(this.name, { jsonrpc: '2.0', ...notification });
     };
+    const lane = new RequestLane(this.createTransport(), this.name);
     try {
-      await client.connect(this.createTransport(), { timeout: this.config.connect_timeout_ms });
+      await client.connect(lane, { timeout: this.config.connect_timeout_ms });
     } catch (err) {
       await client.close().catch(() => undefined);
       this.scheduleRestart(err instanceof Error ? err.message : 'connect failed');
@@ -112,11 +108,12 @@ export class Upstream {
       await client.close();
       return;
     }
+    const connection = { client, lane };
     client.onclose = () => {
-      if (this.client === client) this.client = undefined;
+      if (this.connection === connection) this.connection = undefined;
       if (!this.closed) this.scheduleRestart('connection closed');
     };
-    this.client = client;
+    this.connection = connection;
     this.setState('ready');
     this.hooks.log('info', `upstream ${this.name} ready`);
   }
@@ -146,21 +143,26 @@ export class Upstream {
     return health;
   }
 
-  private ready(): Client {
-    if (this.client === undefined) throw new GatewayError('upstreamUnavailable', this.name);
-    return this.client;
+  /** True while connected and answering (cheaper than health() on every call). */
+  get up(): boolean {
+    return this.state === 'ready';
+  }
+
+  private connected(): Connection {
+    if (this.connection === undefined) throw new GatewayError('upstreamUnavailable', this.name);
+    return this.connection;
   }
 
   get capabilities(): ServerCapabilities {
-    return this.client?.getServerCapabilities() ?? {};
+    return this.connection?.client.getServerCapabilities() ?? {};
   }
 
   get serverInfo(): Implementation | undefined {
-    return this.client?.getServerVersion();
+    return this.connection?.client.getServerVersion();
   }
 
   get instructions(): string | undefined {
-    return this.client?.getInstructions();
+    return this.connection?.client.getInstructions();
   }
 
   /**
@@ -168,46 +170,20 @@ export class Upstream {
    * failures as GatewayError. The deadline restarts on every progress
    * notification; when it passes, the call is cancelled upstream.
    */
-  async request(method: string, params: Record<string, unknown> | undefined, options: UpstreamRequestOptions = {}): Promise<Result> {
-    const client = this.ready();
-    const deadline = new AbortController();
-    let timer = setTimeout(() => deadline.abort(), this.config.timeout_ms);
-    let token: string | undefined;
-    let sent = params;
-    if (options.onprogress !== undefined) {
-      const onprogress = options.onprogress;
-      token = `portcullis-${this.nextProgressToken++}`;
-      this.progress.set(token, (progress) => {
-        clearTimeout(timer);
-        timer = setTimeout(() => deadline.abort(), this.config.timeout_ms);
-        onprogress(progress);
-      });
-      sent = { ...params, _meta: { ...(params?._meta as Record<string, unknown> | undefined), progressToken: token } };
-    }
-    const signal = options.signal === undefined ? deadline.signal : AbortSignal.any([options.signal, deadline.signal]);
-    try {
-      // The SDK's own timeout is not used: ours restarts on progress (see above).
-      return await client.request({ method, params: sent }, ResultSchema, { signal, timeout: MAX_TIMER_MS });
-    } catch (err) {
-      if (deadline.signal.aborted && options.signal?.aborted !== true) throw new GatewayError('upstreamTimeout', this.name);
-      throw this.translate(err, options.signal);
-    } finally {
-      clearTimeout(timer);
-      if (token !== undefined) this.progress.delete(token);
-    }
+  request(method: string, params: Record<string, unknown> | undefined, options: UpstreamRequestOptions = {}): Promise<Result> {
+    return this.connected().lane.request(method, params, { signal: options.signal, onprogress: options.onprogress, timeoutMs: this.config.timeout_ms });
   }
 
   async notify(method: string, params: Record<string, unknown> | undefined): Promise<void> {
     try {
-      await this.ready().notification({ method, params });
+      await this.connected().client.notification({ method, params });
     } catch (err) {
       throw this.translate(err);
     }
   }
 
-  private translate(err: unknown, signal?: AbortSignal): unknown {
+  private translate(err: unknown): unknown {
     if (err instanceof GatewayError) return err;
-    if (signal?.aborted) return new GatewayError('cancelled');
     if (err instanceof McpError) {
       if (err.code === ErrorCode.ConnectionClosed) return new GatewayError('upstreamUnavailable', this.name);
       return err;
@@ -220,8 +196,8 @@ export class Upstream {
     this.setState('closed');
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
-    const client = this.client;
-    this.client = undefined;
-    await client?.close().catch(() => undefined);
+    const connection = this.connection;
+    this.connection = undefined;
+    await connection?.client.close().catch(() => undefined);
   }
 }
