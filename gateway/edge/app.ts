@@ -107,12 +107,22 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
     }
   });
 
-  app.addHook('onRequest', async (request: FastifyRequest) => {
+  // A callback hook (fastify turns a throw into the error handler's answer): no promise per request for mTLS.
+  app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
     if (guard === undefined) throw new GatewayError('internalError', 'not listening');
     // Admin routes (admin-holds.ts) check same-origin requests and authenticate admins themselves.
     const admin = request.url.startsWith('/admin/');
     guard.check(firstHeader(request.headers.host), admin ? undefined : firstHeader(request.headers.origin));
-    if (!admin) request.agent = await options.authenticate(request.raw as IncomingMessage);
+    if (admin) return done();
+    const identity = options.authenticate(request.raw as IncomingMessage);
+    if (!(identity instanceof Promise)) {
+      request.agent = identity;
+      return done();
+    }
+    identity.then((agent) => {
+      request.agent = agent;
+      done();
+    }, done);
   });
 
   app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _request, reply: FastifyReply) => {

@@ -9,11 +9,12 @@ import type { JwtAuthenticator } from '../identity/jwt.js';
 import { identityFromCertificate, verifiedPeerCertificate } from '../identity/mtls.js';
 import type { AgentConfig } from '../config/spine-schema.js';
 
-export type Authenticate = (req: IncomingMessage) => Promise<AgentIdentity>;
+/** A certificate identity is known at once (no promise per request); a token is verified asynchronously. */
+export type Authenticate = (req: IncomingMessage) => AgentIdentity | Promise<AgentIdentity>;
 
 export function mtlsAuthenticator(trustDomain: string, agents: Readonly<Record<string, AgentConfig>>): Authenticate {
   const bySocket = new WeakMap<TLSSocket, AgentIdentity>();
-  return async (req) => {
+  return (req) => {
     const socket = req.socket as TLSSocket;
     let identity = bySocket.get(socket);
     if (identity === undefined) {

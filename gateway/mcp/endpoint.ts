@@ -10,6 +10,7 @@ import type { JSONRPCNotification, JSONRPCRequest, Result } from '@modelcontextp
 import { GatewayError, rpcError } from '../errors.js';
 import type { AgentIdentity } from '../identity/agent.js';
 import type { Endpoint, MessageContext, Outcome, Services, Stage } from '../pipeline/context.js';
+import { NEVER_CANCELLED, type CancelSignal } from '../pipeline/cancellation.js';
 import { runPipeline } from '../pipeline/run.js';
 import { PostExchange } from './exchange.js';
 import { SseStream, writeHttpError } from './http-io.js';
@@ -169,7 +170,7 @@ export class McpHttp {
     }
   }
 
-  private runRequest(session: AgentSession, request: Extract<RpcMessage, { kind: 'request' }>, signal: AbortSignal): Promise<Outcome> {
+  private runRequest(session: AgentSession, request: Extract<RpcMessage, { kind: 'request' }>, signal: CancelSignal): Promise<Outcome> {
     const ctx: MessageContext = {
       direction: 'request',
       message: request.params === undefined ? { kind: 'request', id: request.id, method: request.method } : { kind: 'request', id: request.id, method: request.method, params: request.params },
@@ -177,7 +178,7 @@ export class McpHttp {
       channel: session,
       services: this.services,
       signal,
-      receivedAt: process.hrtime.bigint(),
+      receivedAt: performance.now(),
     };
     const token = (request.params?._meta as Params | undefined)?.progressToken;
     if (typeof token === 'string' || typeof token === 'number') ctx.progressToken = token;
@@ -198,8 +199,8 @@ export class McpHttp {
       agent: session.agent,
       channel: session,
       services: this.services,
-      signal: new AbortController().signal,
-      receivedAt: process.hrtime.bigint(),
+      signal: NEVER_CANCELLED,
+      receivedAt: performance.now(),
     });
     if (outcome.kind === 'error') this.services.log('info', 'notification not forwarded', { method: message.method, code: outcome.error.code });
   }
@@ -264,7 +265,7 @@ export class McpHttp {
       if (waiter !== undefined) targets.push({ session: waiter.session, related: waiter.id });
     }
     for (const { session, related } of targets) {
-      void this.services.relay(session, session.agent, upstream, message, related, new AbortController().signal);
+      void this.services.relay(session, session.agent, upstream, message, related, NEVER_CANCELLED);
     }
   }
 

@@ -5,13 +5,14 @@
  */
 import { GatewayError } from '../errors.js';
 import type { AgentIdentity } from '../identity/agent.js';
+import { Cancellation, type CancelSignal } from '../pipeline/cancellation.js';
 import type { AgentChannel, Endpoint, Route } from '../pipeline/context.js';
 import type { PostExchange } from './exchange.js';
 import type { SseStream, WireMessage } from './http-io.js';
 import type { Params, RpcId } from './jsonrpc.js';
 
 interface InFlight {
-  controller: AbortController;
+  cancellation: Cancellation;
   exchange: PostExchange;
   /** The request's pipeline context: its route says which upstream it waits on. */
   ctx?: { route?: Route };
@@ -71,10 +72,10 @@ export class AgentSession implements AgentChannel {
   }
 
   /** Registers an agent request; its signal aborts on cancel, disconnect or session end. */
-  begin(id: RpcId, exchange: PostExchange): AbortSignal {
-    const entry: InFlight = { controller: new AbortController(), exchange };
+  begin(id: RpcId, exchange: PostExchange): CancelSignal {
+    const entry: InFlight = { cancellation: new Cancellation(), exchange };
     this.inFlight.set(key(id), entry);
-    return entry.controller.signal;
+    return entry.cancellation;
   }
 
   track(id: RpcId, ctx: { route?: Route }): void {
@@ -97,7 +98,7 @@ export class AgentSession implements AgentChannel {
   }
 
   cancel(requestId: RpcId): void {
-    this.inFlight.get(key(requestId))?.controller.abort();
+    this.inFlight.get(key(requestId))?.cancellation.abort();
   }
 
   private deliver(message: WireMessage, relatedRequestId: RpcId | undefined): boolean {
@@ -110,7 +111,7 @@ export class AgentSession implements AgentChannel {
     this.deliver(params === undefined ? { jsonrpc: '2.0', method } : { jsonrpc: '2.0', method, params }, relatedRequestId);
   }
 
-  request(method: string, params: Params | undefined, relatedRequestId: RpcId | undefined, signal: AbortSignal): Promise<Params> {
+  request(method: string, params: Params | undefined, relatedRequestId: RpcId | undefined, signal: CancelSignal): Promise<Params> {
     const capability = REQUIRED_CAPABILITY[method];
     if (capability !== undefined && this.clientCapabilities[capability] === undefined) {
       return Promise.reject(new GatewayError('clientUnreachable', `agent did not declare ${capability}`));
@@ -163,7 +164,7 @@ export class AgentSession implements AgentChannel {
   }
 
   close(): void {
-    for (const entry of this.inFlight.values()) entry.controller.abort();
+    for (const entry of this.inFlight.values()) entry.cancellation.abort();
     this.inFlight.clear();
     for (const waiting of this.pending.values()) waiting.reject(new GatewayError('sessionNotFound'));
     this.standalone?.end();

@@ -8,13 +8,14 @@ import { definitionHash, toolDefinitionOf } from '../pinning/definition.js';
 import { flagDefinition } from '../pinning/description-inspection.js';
 import type { UpstreamRegistry } from '../upstreams/registry.js';
 import { GatewayError } from '../errors.js';
+import type { CancelSignal } from '../pipeline/cancellation.js';
 import type { Params } from './jsonrpc.js';
 
 /** Most pages followed when listing one upstream (a misbehaving server cannot loop us forever). */
 export const MAX_LIST_PAGES = 100;
 
 /** Every page of a list method on one upstream, concatenated. */
-export async function listAll(upstreams: UpstreamRegistry, server: string, method: string, key: string, signal?: AbortSignal): Promise<unknown[]> {
+export async function listAll(upstreams: UpstreamRegistry, server: string, method: string, key: string, signal?: CancelSignal): Promise<unknown[]> {
   const upstream = upstreams.get(server);
   if (upstream === undefined) throw new GatewayError('unknownServer', server);
   const items: unknown[] = [];
@@ -37,26 +38,38 @@ export function toolInputOf(entry: unknown): ToolInput | undefined {
 
 export class ToolCatalog {
   private readonly cache = new Map<string, Promise<Map<string, ToolInput>>>();
+  /** The listings that have arrived, so a call needs no await once its upstream is listed. */
+  private readonly loaded = new Map<string, ReadonlyMap<string, ToolInput>>();
 
   constructor(private readonly upstreams: UpstreamRegistry) {}
 
   private load(server: string): Promise<Map<string, ToolInput>> {
     let entry = this.cache.get(server);
     if (entry === undefined) {
-      entry = listAll(this.upstreams, server, 'tools/list', 'tools').then((tools) => {
+      const pending = listAll(this.upstreams, server, 'tools/list', 'tools').then((tools) => {
         const byName = new Map<string, ToolInput>();
         for (const tool of tools) {
           const input = toolInputOf(tool);
           const name = (tool as { name?: unknown }).name;
           if (input !== undefined && typeof name === 'string') byName.set(name, input);
         }
+        // A listing invalidated while it was on its way is not kept.
+        if (this.cache.get(server) === pending) this.loaded.set(server, byName);
         return byName;
       });
+      entry = pending;
       // A failed listing is not remembered: the next call tries again.
-      entry.catch(() => this.cache.delete(server));
+      entry.catch(() => {
+        if (this.cache.get(server) === pending) this.cache.delete(server);
+      });
       this.cache.set(server, entry);
     }
     return entry;
+  }
+
+  /** The upstream's tools by name, when its listing has already arrived. */
+  listed(server: string): ReadonlyMap<string, ToolInput> | undefined {
+    return this.loaded.get(server);
   }
 
   /** The tool's description for the policy; undefined when the upstream does not list it. */
@@ -66,5 +79,6 @@ export class ToolCatalog {
 
   invalidate(server: string): void {
     this.cache.delete(server);
+    this.loaded.delete(server);
   }
 }

@@ -8,6 +8,7 @@ import { DETECTOR_KINDS } from '../sanitize/detectors.js';
 import type { Findings } from '../sanitize/text.js';
 import { BoundedLabel, OTHER, cleanLabelValue, methodLabel } from './labels.js';
 import { METRICS_DEFAULTS, type MetricsConfig } from './config.js';
+import { PendingCounts } from './pending-counts.js';
 
 export type RequestDecision = 'allow' | 'deny' | 'hold' | 'error';
 export type UpstreamOutcome = 'ok' | 'error' | 'timeout' | 'refused' | 'cancelled';
@@ -45,6 +46,11 @@ export class GatewayMetrics {
   private readonly holdAgeSeconds: Histogram;
   private readonly pinEvents: Counter<'event'>;
   private readonly toolsQuarantined: Gauge;
+  /** The two counters every call increments (see pending-counts.ts). */
+  private readonly pendingRequests = new PendingCounts<'server' | 'method' | 'decision'>();
+  private readonly pendingUpstreamCalls = new PendingCounts<'server' | 'outcome'>();
+  /** Last value set per upstream_up series: every call reports it, it rarely changes. */
+  private readonly upState = new Map<string, boolean>();
 
   constructor(config: Pick<MetricsConfig, 'process_metrics' | 'max_label_values'> = METRICS_DEFAULTS) {
     const limit = config.max_label_values;
@@ -55,11 +61,15 @@ export class GatewayMetrics {
       agent: new BoundedLabel(limit),
     };
     const registers = [this.registry];
+    const pendingRequests = this.pendingRequests;
     this.requests = new Counter({
       name: 'portcullis_requests_total',
       help: 'MCP messages decided, by upstream server, method and decision.',
       labelNames: ['server', 'method', 'decision'],
       registers,
+      collect() {
+        pendingRequests.flushInto(this);
+      },
     });
     this.decisionSeconds = new Histogram({
       name: 'portcullis_decision_duration_seconds',
@@ -74,11 +84,15 @@ export class GatewayMetrics {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
+    const pendingUpstreamCalls = this.pendingUpstreamCalls;
     this.upstreamCalls = new Counter({
       name: 'portcullis_upstream_calls_total',
       help: 'Forwarded calls by upstream server and outcome (ok, error, timeout, refused, cancelled).',
       labelNames: ['server', 'outcome'],
       registers,
+      collect() {
+        pendingUpstreamCalls.flushInto(this);
+      },
     });
     this.denials = new Counter({
       name: 'portcullis_denials_total',
@@ -174,11 +188,11 @@ export class GatewayMetrics {
   }
 
   request(r: { server: string; method: string; decision: RequestDecision }): void {
-    this.requests.inc({
-      server: this.labels.server.value(r.server),
-      method: methodLabel(r.method),
-      decision: oneOf(DECISIONS, r.decision),
-    });
+    const server = this.labels.server.value(r.server);
+    const method = methodLabel(r.method);
+    const decision = oneOf(DECISIONS, r.decision);
+    // Label values never contain "\n" (labels.ts restricts their charset): the joined key is unambiguous.
+    this.pendingRequests.add(`${server}\n${method}\n${decision}`, () => ({ server, method, decision }));
   }
 
   decisionDuration(seconds: number): void {
@@ -187,7 +201,8 @@ export class GatewayMetrics {
 
   upstreamCall(c: { server: string; outcome: UpstreamOutcome; seconds?: number }): void {
     const server = this.labels.server.value(c.server);
-    this.upstreamCalls.inc({ server, outcome: oneOf(OUTCOMES, c.outcome) });
+    const outcome = oneOf(OUTCOMES, c.outcome);
+    this.pendingUpstreamCalls.add(`${server}\n${outcome}`, () => ({ server, outcome }));
     if (c.seconds !== undefined) this.upstreamSeconds.observe({ server }, c.seconds);
   }
 
@@ -207,7 +222,10 @@ export class GatewayMetrics {
   }
 
   upstreamUp(server: string, up: boolean): void {
-    this.upstreamUpGauge.set({ server: this.labels.server.value(server) }, up ? 1 : 0);
+    const label = this.labels.server.value(server);
+    if (this.upState.get(label) === up) return;
+    this.upState.set(label, up);
+    this.upstreamUpGauge.set({ server: label }, up ? 1 : 0);
   }
 
   policyReload(ok: boolean): void {

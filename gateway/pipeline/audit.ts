@@ -5,7 +5,7 @@
  * When the audit trail cannot record, the call is refused, never forwarded.
  */
 import { randomUUID } from 'node:crypto';
-import { AuditUnavailableError, type AuditAgent, type AuditEvent, type OutcomeEvent } from '../audit/index.js';
+import { AuditUnavailableError, type AuditAgent, type AuditEvent, type AuditLog, type DecisionEvent, type OutcomeEvent } from '../audit/index.js';
 import { ERRORS, GatewayError } from '../errors.js';
 import type { UpstreamOutcome } from '../metrics/index.js';
 import type { MessageContext, Next, Outcome } from './context.js';
@@ -27,9 +27,9 @@ function auditAgent(ctx: MessageContext): AuditAgent {
 }
 
 /** The fields every record of this call shares. */
-function callFields(ctx: MessageContext, server: string): Omit<OutcomeEvent, 'type' | 'outcome' | 'latency_ms'> {
+function callFields(ctx: MessageContext, server: string): CallFields {
   const route = ctx.route;
-  const fields: Omit<OutcomeEvent, 'type' | 'outcome' | 'latency_ms'> = {
+  const fields: CallFields = {
     call_id: ctx.callId ?? randomUUID(),
     agent: auditAgent(ctx),
     server,
@@ -41,44 +41,49 @@ function callFields(ctx: MessageContext, server: string): Omit<OutcomeEvent, 'ty
   return fields;
 }
 
+type CallFields = Omit<OutcomeEvent, 'type' | 'outcome' | 'latency_ms' | 'error'>;
+
 /** Writes one record; a trail that cannot write refuses the call. */
-async function record(ctx: MessageContext, event: AuditEvent): Promise<void> {
+async function record(audit: AuditLog, event: AuditEvent): Promise<void> {
   try {
-    await ctx.services.audit?.record(event);
+    await audit.record(event);
   } catch (err) {
     if (err instanceof AuditUnavailableError) throw new GatewayError('auditUnavailable');
     throw err;
   }
 }
 
-/** Records (and logs) the policy's verdict on this call. */
-async function recordDecision(ctx: MessageContext, server: string): Promise<void> {
+/** The tool a call names, for records and metrics. */
+function toolOf(ctx: MessageContext): string | undefined {
+  return ctx.route?.kind === 'upstream' ? ctx.route.tool : undefined;
+}
+
+/**
+ * Logs (and, with an audit trail, records) the policy's verdict on this call,
+ * once. Without a trail there is nothing to wait for (undefined) and no
+ * record is built that no one reads.
+ */
+function recordDecision(ctx: MessageContext, server: string): Promise<void> | undefined {
   const verdict = ctx.verdict;
-  if (verdict === undefined || verdict.recorded === true) return;
+  if (verdict === undefined || verdict.recorded === true) return undefined;
   verdict.recorded = true;
-  const fields = callFields(ctx, server);
-  ctx.services.log('info', 'decision', {
-    agent: fields.agent.id,
-    server,
-    method: fields.method,
-    ...(fields.tool === undefined ? {} : { tool: fields.tool }),
-    decision: verdict.decision,
-    reasons: verdict.reasons,
-    revision: verdict.revision,
-  });
+  const { method } = ctx.message;
+  const { decision, reasons, revision } = verdict;
+  const tool = toolOf(ctx);
+  const line =
+    tool === undefined
+      ? { agent: ctx.agent.id, server, method, decision, reasons, revision }
+      : { agent: ctx.agent.id, server, method, tool, decision, reasons, revision };
+  ctx.services.log('info', 'decision', line);
+  const audit = ctx.services.audit;
+  if (audit === undefined) return undefined;
   const route = ctx.route;
-  const args = route?.kind === 'upstream' ? (ctx.message.method === 'tools/call' ? route.params?.arguments : route.params) : ctx.message.params;
-  await record(ctx, {
-    ...fields,
-    type: 'decision',
-    ...(args === undefined ? {} : { arguments: args }),
-    ...(verdict.redact === undefined ? {} : { redact: verdict.redact }),
-    ...(verdict.classification === undefined ? {} : { classification: verdict.classification }),
-    decision: verdict.decision,
-    reasons: verdict.reasons,
-    revision: verdict.revision,
-    latency_ms: { decision: verdict.seconds * 1000 },
-  });
+  const args = route?.kind === 'upstream' ? (method === 'tools/call' ? route.params?.arguments : route.params) : ctx.message.params;
+  const event: DecisionEvent = { ...callFields(ctx, server), type: 'decision', decision, reasons, revision, latency_ms: { decision: verdict.seconds * 1000 } };
+  if (args !== undefined) event.arguments = args;
+  if (verdict.redact !== undefined) event.redact = verdict.redact;
+  if (verdict.classification !== undefined) event.classification = verdict.classification;
+  return record(audit, event);
 }
 
 /** How an allowed call ended, from the agent's answer and whether the upstream was reached. */
@@ -87,6 +92,20 @@ function outcomeOf(ctx: MessageContext, outcome: Outcome): UpstreamOutcome {
   if (outcome.error.code === ERRORS.upstreamTimeout.code) return 'timeout';
   if (outcome.error.code === ERRORS.cancelled.code) return 'cancelled';
   return ctx.upstreamSeconds === undefined ? 'refused' : 'error';
+}
+
+/** The outcome record of an allowed call; a failed write is logged (the trail then refuses the next calls). */
+async function recordOutcome(ctx: MessageContext, audit: AuditLog, server: string, outcome: Outcome, result: UpstreamOutcome): Promise<void> {
+  const latency: OutcomeEvent['latency_ms'] = { total: performance.now() - ctx.receivedAt };
+  if (ctx.upstreamSeconds !== undefined) latency.upstream = ctx.upstreamSeconds * 1000;
+  const event: OutcomeEvent = { ...callFields(ctx, server), type: 'outcome', outcome: result, latency_ms: latency };
+  if (outcome.kind === 'error') event.error = { code: outcome.error.code, message: outcome.error.message };
+  try {
+    await record(audit, event);
+  } catch {
+    // The call already happened and its decision is on record; the trail's failure refuses the next ones.
+    ctx.services.log('error', 'audit outcome record not written', { server, method: ctx.message.method });
+  }
 }
 
 export async function auditStage(ctx: MessageContext, next: Next): Promise<Outcome> {
@@ -102,55 +121,43 @@ export async function auditStage(ctx: MessageContext, next: Next): Promise<Outco
     }
     throw err;
   }
-  ctx.callId = randomUUID();
+  if (audit !== undefined) ctx.callId = randomUUID();
   let outcome: Outcome;
   try {
     outcome = await next();
   } catch (err) {
     outcome = errorOutcome(err, ctx);
   }
+  const { method } = ctx.message;
   const verdict = ctx.verdict;
   if (verdict === undefined) {
     // Refused before the policy was asked (invalid arguments, unlisted tool): no decision to record.
-    metrics.request({ server, method: ctx.message.method, decision: 'error' });
+    metrics.request({ server, method, decision: 'error' });
     return outcome;
   }
-  metrics.request({ server, method: ctx.message.method, decision: verdict.decision });
+  metrics.request({ server, method, decision: verdict.decision });
   metrics.decisionDuration(verdict.seconds);
   // Denials (and allowed calls refused before the decision stage) are recorded here.
-  await recordDecision(ctx, server);
+  const recording = recordDecision(ctx, server);
+  if (recording !== undefined) await recording;
   if (verdict.decision === 'deny') {
-    const tool = ctx.route?.kind === 'upstream' ? ctx.route.tool : undefined;
-    metrics.denial({ server, ...(tool === undefined ? {} : { tool }), reasons: verdict.reasons, agent: ctx.agent.name });
+    const tool = toolOf(ctx);
+    metrics.denial(tool === undefined ? { server, reasons: verdict.reasons, agent: ctx.agent.name } : { server, tool, reasons: verdict.reasons, agent: ctx.agent.name });
     return outcome;
   }
   const result = outcomeOf(ctx, outcome);
   if (ctx.route?.kind === 'upstream') {
-    metrics.upstreamCall({ server, outcome: result, ...(ctx.upstreamSeconds === undefined ? {} : { seconds: ctx.upstreamSeconds }) });
-    metrics.upstreamUp(server, ctx.services.upstreams.get(server)?.health().state === 'ready');
+    const seconds = ctx.upstreamSeconds;
+    metrics.upstreamCall(seconds === undefined ? { server, outcome: result } : { server, outcome: result, seconds });
+    metrics.upstreamUp(server, ctx.services.upstreams.get(server)?.up === true);
   }
-  const event: OutcomeEvent = {
-    ...callFields(ctx, server),
-    type: 'outcome',
-    outcome: result,
-    latency_ms: {
-      ...(ctx.upstreamSeconds === undefined ? {} : { upstream: ctx.upstreamSeconds * 1000 }),
-      total: Number(process.hrtime.bigint() - ctx.receivedAt) / 1e6,
-    },
-  };
-  if (outcome.kind === 'error') event.error = { code: outcome.error.code, message: outcome.error.message };
-  try {
-    await record(ctx, event);
-  } catch {
-    // The call already happened and its decision is on record; the trail's failure refuses the next ones.
-    ctx.services.log('error', 'audit outcome record not written', { server, method: ctx.message.method });
-  }
+  if (audit !== undefined) await recordOutcome(ctx, audit, server, outcome, result);
   return outcome;
 }
 
 /** Right after the policy allowed: the decision is on record before anything goes on. */
-export async function auditDecisionStage(ctx: MessageContext, next: Next): Promise<Outcome> {
+export function auditDecisionStage(ctx: MessageContext, next: Next): Promise<Outcome> {
   const server = serverOf(ctx);
-  if (server !== undefined) await recordDecision(ctx, server);
-  return next();
+  const recording = server === undefined ? undefined : recordDecision(ctx, server);
+  return recording === undefined ? next() : recording.then(next);
 }

@@ -13,6 +13,7 @@ import type { UpstreamRegistry } from '../upstreams/registry.js';
 import type { PortcullisConfig } from '../config/sections.js';
 import type { AuditLog } from '../audit/index.js';
 import type { GatewayMetrics } from '../metrics/index.js';
+import type { CancelSignal } from './cancellation.js';
 
 /** The message being decided: a request or notification, in either direction. */
 export interface PipelineMessage {
@@ -45,7 +46,7 @@ export interface AgentChannel {
   /** Sends a notification to the agent, on the stream of `relatedRequestId` when given. */
   notify(method: string, params: Params | undefined, relatedRequestId?: RpcId): void;
   /** Sends a request to the agent and waits for its answer. */
-  request(method: string, params: Params | undefined, relatedRequestId: RpcId | undefined, signal: AbortSignal): Promise<Params>;
+  request(method: string, params: Params | undefined, relatedRequestId: RpcId | undefined, signal: CancelSignal): Promise<Params>;
   /** Aborts the agent's in-flight request with that id (notifications/cancelled). */
   cancel(requestId: RpcId): void;
   /** Which upstream listed a resource URI (aggregated endpoint routing). */
@@ -67,7 +68,7 @@ export interface Services {
   metrics: GatewayMetrics;
   log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
   /** Runs a server message from upstream `server` through the pipeline to the agent. */
-  relay(channel: AgentChannel, agent: AgentIdentity, server: string, message: PipelineMessage, relatedRequestId: RpcId | undefined, signal: AbortSignal): Promise<Outcome>;
+  relay(channel: AgentChannel, agent: AgentIdentity, server: string, message: PipelineMessage, relatedRequestId: RpcId | undefined, signal: CancelSignal): Promise<Outcome>;
 }
 
 export interface Verdict {
@@ -96,7 +97,7 @@ export interface MessageContext {
   channel: AgentChannel;
   services: Services;
   /** Aborted when the agent cancels or disconnects, or the upstream cancels its request. */
-  signal: AbortSignal;
+  signal: CancelSignal;
   /** Set by the route stage. */
   route?: Route;
   /** Set by the describe-tool stage for tools/call. */
@@ -115,9 +116,10 @@ export interface MessageContext {
   relatedRequestId?: RpcId;
   /** Agent-side progress token of this request, when it asked for progress. */
   progressToken?: string | number;
-  /** Receives the time the message arrived, for stages that measure. */
-  receivedAt: bigint;
+  /** When the message arrived (performance.now(), ms), for stages that measure. */
+  receivedAt: number;
 }
 
 export type Next = () => Promise<Outcome>;
+/** A stage may throw synchronously (the runner turns it into a rejection). */
 export type Stage = (ctx: MessageContext, next: Next) => Promise<Outcome>;

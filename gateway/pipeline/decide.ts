@@ -5,7 +5,7 @@
  */
 import { GatewayError } from '../errors.js';
 import type { RevisedDecision } from '../policy/decision.js';
-import type { MessageContext, Next, Outcome } from './context.js';
+import type { MessageContext, Next, Outcome, Verdict } from './context.js';
 import { policyInput, routeSubject } from './policy-input.js';
 
 function denied(decision: RevisedDecision | undefined): GatewayError {
@@ -19,7 +19,7 @@ function denied(decision: RevisedDecision | undefined): GatewayError {
  * Returns the allowing decisions by server.
  */
 export function evaluatePolicy(ctx: MessageContext): Map<string, RevisedDecision> {
-  const started = process.hrtime.bigint();
+  const started = performance.now();
   const decisions = new Map<string, RevisedDecision>();
   let firstDenial: RevisedDecision | undefined;
   for (const subject of routeSubject(ctx)) {
@@ -27,24 +27,25 @@ export function evaluatePolicy(ctx: MessageContext): Map<string, RevisedDecision
     if (decision.allow === true) decisions.set(subject.server, decision);
     else firstDenial ??= decision;
   }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const seconds = (performance.now() - started) / 1000;
   const route = ctx.route;
   const refused = route?.kind === 'fanout' ? decisions.size === 0 && firstDenial !== undefined : firstDenial !== undefined || decisions.size === 0;
   const deciding = refused ? firstDenial : decisions.values().next().value;
-  ctx.verdict = {
+  const verdict: Verdict = {
     decision: refused ? 'deny' : deciding?.hold !== undefined ? 'hold' : 'allow',
     reasons: deciding?.reasons ?? ['no policy decision'],
     revision: deciding?.revision ?? ctx.services.decider.revision,
     seconds,
-    ...(deciding?.redact === undefined ? {} : { redact: deciding.redact }),
-    ...(deciding?.classification === undefined ? {} : { classification: deciding.classification }),
   };
+  if (deciding?.redact !== undefined) verdict.redact = deciding.redact;
+  if (deciding?.classification !== undefined) verdict.classification = deciding.classification;
+  ctx.verdict = verdict;
   if (refused) throw denied(firstDenial);
   if (route?.kind === 'fanout') route.servers = route.servers.filter((server) => decisions.has(server));
   return decisions;
 }
 
-export async function decideStage(ctx: MessageContext, next: Next): Promise<Outcome> {
+export function decideStage(ctx: MessageContext, next: Next): Promise<Outcome> {
   ctx.decisions = evaluatePolicy(ctx);
   return next();
 }

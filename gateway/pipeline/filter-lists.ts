@@ -9,23 +9,28 @@ import type { MessageContext, Next, Outcome } from './context.js';
 import { policyInput } from './policy-input.js';
 import type { Subject } from './policy-input.js';
 
-const LISTS: Record<string, { key: string; subject: (entry: Params, server: string, name: string) => Subject }> = {
-  'tools/list': {
-    key: 'tools',
-    subject: (entry, server, name) => {
-      const subject: Subject = { server, tool: name, listing: true };
-      const toolInput = toolInputOf({ ...entry, name });
-      if (toolInput !== undefined) subject.toolInput = toolInput;
-      return subject;
+interface ListKind {
+  key: string;
+  subject: (entry: Params, server: string, name: string) => Subject;
+}
+
+const LISTS = new Map<string, ListKind>([
+  [
+    'tools/list',
+    {
+      key: 'tools',
+      subject: (entry, server, name) => {
+        const subject: Subject = { server, tool: name, listing: true };
+        const toolInput = toolInputOf({ ...entry, name });
+        if (toolInput !== undefined) subject.toolInput = toolInput;
+        return subject;
+      },
     },
-  },
-  'prompts/list': { key: 'prompts', subject: (_entry, server, name) => ({ server, prompt: name, listing: true }) },
-  'resources/list': { key: 'resources', subject: (entry, server) => ({ server, uri: String(entry.uri), listing: true }) },
-  'resources/templates/list': {
-    key: 'resourceTemplates',
-    subject: (entry, server) => ({ server, uri: String(entry.uriTemplate), listing: true }),
-  },
-};
+  ],
+  ['prompts/list', { key: 'prompts', subject: (_entry, server, name) => ({ server, prompt: name, listing: true }) }],
+  ['resources/list', { key: 'resources', subject: (entry, server) => ({ server, uri: String(entry.uri), listing: true }) }],
+  ['resources/templates/list', { key: 'resourceTemplates', subject: (entry, server) => ({ server, uri: String(entry.uriTemplate), listing: true }) }],
+]);
 
 /** The upstream and its own name for one entry of a (possibly aggregated) list. */
 function origin(ctx: MessageContext, entry: Params, key: string): { server: string; name: string } | undefined {
@@ -38,10 +43,14 @@ function origin(ctx: MessageContext, entry: Params, key: string): { server: stri
   return server === undefined ? undefined : { server, name };
 }
 
-export async function filterListsStage(ctx: MessageContext, next: Next): Promise<Outcome> {
+export function filterListsStage(ctx: MessageContext, next: Next): Promise<Outcome> {
+  const list = LISTS.get(ctx.message.method);
+  return list === undefined || ctx.direction !== 'request' ? next() : filterList(ctx, next, list);
+}
+
+async function filterList(ctx: MessageContext, next: Next, list: ListKind): Promise<Outcome> {
   const outcome = await next();
-  const list = LISTS[ctx.message.method];
-  if (list === undefined || outcome.kind !== 'result' || ctx.direction !== 'request') return outcome;
+  if (outcome.kind !== 'result') return outcome;
   const entries = outcome.result[list.key];
   if (!Array.isArray(entries)) return outcome;
   const kept = entries.filter((entry: unknown) => {

@@ -47,22 +47,24 @@ async function toUpstream(ctx: MessageContext, server: string, params: Params | 
     return NONE;
   }
   const progressToken = ctx.progressToken;
-  const relatedId = ctx.message.id;
   // Progress goes through the pipeline one notification after the other, and all of it before the answer.
-  let relayed: Promise<unknown> = Promise.resolve();
-  const progress = (value: Params): void => {
-    const message = { kind: 'notification' as const, method: 'notifications/progress', params: { ...value, progressToken } };
-    relayed = relayed.then(() => ctx.services.relay(ctx.channel, ctx.agent, server, message, relatedId, ctx.signal));
-  };
-  const onprogress = progressToken === undefined ? undefined : progress;
-  const started = process.hrtime.bigint();
+  let relayed: Promise<unknown> | undefined;
+  const onprogress =
+    progressToken === undefined
+      ? undefined
+      : (value: Params): void => {
+          const message = { kind: 'notification' as const, method: 'notifications/progress', params: { ...value, progressToken } };
+          const relay = (): Promise<Outcome> => ctx.services.relay(ctx.channel, ctx.agent, server, message, ctx.message.id, ctx.signal);
+          relayed = relayed === undefined ? relay() : relayed.then(relay);
+        };
+  const started = performance.now();
   let result: Params;
   try {
     result = await upstream.request(ctx.message.method, params, { signal: ctx.signal, onprogress });
   } finally {
-    ctx.upstreamSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    ctx.upstreamSeconds = (performance.now() - started) / 1000;
   }
-  await relayed;
+  if (relayed !== undefined) await relayed;
   const uri = params?.uri;
   if (typeof uri === 'string' && (ctx.message.method === 'resources/subscribe' || ctx.message.method === 'resources/unsubscribe')) {
     ctx.channel.subscribed(uri, ctx.message.method === 'resources/subscribe');

@@ -42,9 +42,18 @@ function refusal(outcome: Extract<HoldOutcome, { approved: false }>): GatewayErr
   }
 }
 
-export async function holdStage(ctx: MessageContext, next: Next): Promise<Outcome> {
+/** Whether any decision that let the message through asks for a hold. */
+function asksForHold(ctx: MessageContext): boolean {
+  for (const decision of ctx.decisions?.values() ?? []) if (decision.hold !== undefined) return true;
+  return false;
+}
+
+export function holdStage(ctx: MessageContext, next: Next): Promise<Outcome> {
+  return asksForHold(ctx) ? holdThenForward(ctx, next) : next();
+}
+
+async function holdThenForward(ctx: MessageContext, next: Next): Promise<Outcome> {
   const route = ctx.route;
-  if (![...(ctx.decisions?.values() ?? [])].some((d) => d.hold !== undefined)) return next();
   const decision = route?.kind === 'upstream' ? ctx.decisions?.get(route.server) : undefined;
   if (ctx.direction !== 'request' || ctx.message.kind !== 'request' || route?.kind !== 'upstream' || decision?.hold === undefined) {
     // Only an agent's request to one upstream can wait for a person; fail closed for anything else.

@@ -7,9 +7,9 @@
  */
 import { GatewayError } from '../errors.js';
 import type { Params } from '../mcp/jsonrpc.js';
-import type { MessageContext, Next, Outcome } from './context.js';
+import type { MessageContext, Next, Outcome, Route } from './context.js';
 import { maskResult } from './mask-result.js';
-import { policyInput } from './policy-input.js';
+import { toolResultInput } from './policy-input.js';
 
 function mask<T>(ctx: MessageContext, server: string, value: T, redact: readonly string[] | undefined): T {
   if (redact === undefined || redact.length === 0) return value;
@@ -21,7 +21,7 @@ function mask<T>(ctx: MessageContext, server: string, value: T, redact: readonly
   return masked.value;
 }
 
-export async function inspectResponseStage(ctx: MessageContext, next: Next): Promise<Outcome> {
+export function inspectResponseStage(ctx: MessageContext, next: Next): Promise<Outcome> {
   const route = ctx.route;
   if (ctx.direction === 'response') {
     if (route?.kind === 'agent' && ctx.message.params !== undefined) {
@@ -29,14 +29,13 @@ export async function inspectResponseStage(ctx: MessageContext, next: Next): Pro
     }
     return next();
   }
+  return ctx.message.method === 'tools/call' && route?.kind === 'upstream' ? inspectToolResult(ctx, route, next) : next();
+}
+
+async function inspectToolResult(ctx: MessageContext, route: Extract<Route, { kind: 'upstream' }>, next: Next): Promise<Outcome> {
   const outcome = await next();
-  if (ctx.message.method !== 'tools/call' || route?.kind !== 'upstream' || outcome.kind !== 'result') return outcome;
-  const input = policyInput(ctx, route.tool === undefined ? { server: route.server } : { server: route.server, tool: route.tool });
-  input.message.direction = 'response';
-  input.message.kind = 'result';
-  delete input.message.arguments;
-  input.message.result = outcome.result;
-  const decision = ctx.services.decider.decide(input);
+  if (outcome.kind !== 'result') return outcome;
+  const decision = ctx.services.decider.decide(toolResultInput(ctx, route.server, route.tool, outcome.result));
   if (!decision.allow) {
     ctx.services.enforcement.redacted({ server: route.server, ...(route.tool ? { tool: route.tool } : {}), found: {}, blocked: true });
     const reason = decision.reasons.filter((r) => r !== '').join('; ');

@@ -11,6 +11,11 @@ import { sensitiveKeyKind } from '../sanitize/detectors.js';
 
 const MAX_DEPTH = 64;
 
+/**
+ * The masked value, or `value` itself when nothing in it was masked: results
+ * are mostly clean, so copies are made only along the way to a change.
+ * `path` is one shared stack (pushed and popped), not a copy per level.
+ */
 function walk(value: unknown, path: (string | number)[], plan: RedactPlan, found: Findings): unknown {
   if (plan.matchesPath(path)) {
     found['policy-path'] = (found['policy-path'] ?? 0) + 1;
@@ -20,22 +25,48 @@ function walk(value: unknown, path: (string | number)[], plan: RedactPlan, found
   if (value === null || typeof value !== 'object') return value;
   // Deeper than any real MCP result: withhold rather than skip unscanned content.
   if (path.length >= MAX_DEPTH) return '[TRUNCATED:depth]';
-  if (Array.isArray(value)) return value.map((item, i) => walk(item, [...path, i], plan, found));
-  const entries: [string, unknown][] = [];
-  for (const [key, item] of Object.entries(value)) {
+  if (Array.isArray(value)) return walkArray(value, path, plan, found);
+  return walkObject(value as Record<string, unknown>, path, plan, found);
+}
+
+function walkArray(value: unknown[], path: (string | number)[], plan: RedactPlan, found: Findings): unknown[] {
+  let copy: unknown[] | undefined;
+  for (let i = 0; i < value.length; i++) {
+    const item = value[i];
+    path.push(i);
+    const masked = walk(item, path, plan, found);
+    path.pop();
+    if (masked !== item) copy ??= value.slice();
+    if (copy !== undefined) copy[i] = masked;
+  }
+  return copy ?? value;
+}
+
+function walkObject(value: Record<string, unknown>, path: (string | number)[], plan: RedactPlan, found: Findings): Record<string, unknown> {
+  const entries = Object.entries(value);
+  let changed = false;
+  for (const entry of entries) {
+    const [key, item] = entry;
     const kind = sensitiveKeyKind(key);
+    let masked: unknown;
     if (kind !== undefined && typeof item === 'string' && item !== '') {
       found[kind] = (found[kind] ?? 0) + 1;
-      entries.push([key, redactionMarker(kind)]);
+      masked = redactionMarker(kind);
     } else {
-      entries.push([key, walk(item, [...path, key], plan, found)]);
+      path.push(key);
+      masked = walk(item, path, plan, found);
+      path.pop();
+    }
+    if (masked !== item) {
+      entry[1] = masked;
+      changed = true;
     }
   }
   // fromEntries defines own properties: a "__proto__" key stays data.
-  return Object.fromEntries(entries);
+  return changed ? Object.fromEntries(entries) : value;
 }
 
-/** The masked copy and what was found, by detector (for metrics and audit). */
+/** The masked value (a copy where anything changed; the input is never modified) and what was found, by detector. */
 export function maskResult<T>(value: T, redact: readonly string[]): { value: T; found: Findings } {
   const found: Findings = {};
   return { value: walk(value, [], compileRedactList(redact), found) as T, found };

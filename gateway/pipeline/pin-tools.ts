@@ -10,19 +10,28 @@ import { GatewayError } from '../errors.js';
 import type { Params } from '../mcp/jsonrpc.js';
 import { joinName, splitName } from '../mcp/names.js';
 import { listAll } from '../mcp/tool-catalog.js';
+import type { ToolStatus } from '../pinning/store.js';
 import type { ToolInput } from '../policy/decision.js';
 import type { MessageContext, Next, Outcome } from './context.js';
 import { evaluatePolicy } from './decide.js';
 
-async function pinnedTool(ctx: MessageContext, server: string, tool: string): Promise<ToolInput> {
+/** What the policy sees of a pinned tool. */
+function pinnedInput(status: Extract<ToolStatus, { state: 'pinned' }>): ToolInput {
+  return { definition_hash: status.hash, annotations: status.definition.annotations ?? {}, flags: status.flags };
+}
+
+/** The pinned definition, when the catalog's listing (ctx.tool) is the pin. */
+function currentPin(ctx: MessageContext, server: string, tool: string): ToolInput | undefined {
+  const status = ctx.services.enforcement.pins.status(server, tool);
+  return status.state === 'pinned' && ctx.tool?.definition_hash === status.hash ? pinnedInput(status) : undefined;
+}
+
+/** When the listing is not the pin, asks the upstream what it serves now (and pins or quarantines it). */
+async function relistedPin(ctx: MessageContext, server: string, tool: string): Promise<ToolInput> {
   const { pins } = ctx.services.enforcement;
-  let status = pins.status(server, tool);
-  // ctx.tool comes from the catalog's listing; when it is not the pin, ask the upstream what it serves now.
-  if (status.state !== 'pinned' || ctx.tool?.definition_hash !== status.hash) {
-    pins.observe(server, await listAll(ctx.services.upstreams, server, 'tools/list', 'tools', ctx.signal));
-    ctx.services.tools.invalidate(server);
-    status = pins.status(server, tool);
-  }
+  pins.observe(server, await listAll(ctx.services.upstreams, server, 'tools/list', 'tools', ctx.signal));
+  ctx.services.tools.invalidate(server);
+  const status = pins.status(server, tool);
   if (status.state !== 'pinned') {
     // A tool the policy refuses this agent is denied, never reported as quarantined or unlisted.
     // The policy is asked without the unreviewed definition: only a pinned one is ever trusted.
@@ -30,7 +39,7 @@ async function pinnedTool(ctx: MessageContext, server: string, tool: string): Pr
     evaluatePolicy(ctx);
     throw new GatewayError(status.state === 'quarantined' ? 'toolQuarantined' : 'toolNotListed', tool);
   }
-  return { definition_hash: status.hash, annotations: status.definition.annotations ?? {}, flags: status.flags };
+  return pinnedInput(status);
 }
 
 /** The entries of a tools/list answer an agent may see, per upstream. */
@@ -57,13 +66,24 @@ function visibleTools(ctx: MessageContext, tools: unknown[]): unknown[] {
   return visible;
 }
 
-export async function pinToolsStage(ctx: MessageContext, next: Next): Promise<Outcome> {
+export function pinToolsStage(ctx: MessageContext, next: Next): Promise<Outcome> {
   const route = ctx.route;
   if (ctx.direction !== 'request') return next();
-  if (ctx.message.method === 'tools/call' && route?.kind === 'upstream' && route.tool !== undefined) {
-    ctx.tool = await pinnedTool(ctx, route.server, route.tool);
-  }
+  if (ctx.message.method === 'tools/list') return listThenHide(ctx, next);
+  if (ctx.message.method !== 'tools/call' || route?.kind !== 'upstream' || route.tool === undefined) return next();
+  const pinned = currentPin(ctx, route.server, route.tool);
+  if (pinned === undefined) return relistThenNext(ctx, route.server, route.tool, next);
+  ctx.tool = pinned;
+  return next();
+}
+
+async function relistThenNext(ctx: MessageContext, server: string, tool: string, next: Next): Promise<Outcome> {
+  ctx.tool = await relistedPin(ctx, server, tool);
+  return next();
+}
+
+async function listThenHide(ctx: MessageContext, next: Next): Promise<Outcome> {
   const outcome = await next();
-  if (ctx.message.method !== 'tools/list' || outcome.kind !== 'result' || !Array.isArray(outcome.result.tools)) return outcome;
+  if (outcome.kind !== 'result' || !Array.isArray(outcome.result.tools)) return outcome;
   return { kind: 'result', result: { ...outcome.result, tools: visibleTools(ctx, outcome.result.tools) } };
 }

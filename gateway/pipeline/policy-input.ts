@@ -1,5 +1,6 @@
 /** The policy input document for one message and one target server. */
 import type { MessageInput, PolicyInput, ToolInput } from '../policy/decision.js';
+import type { Params } from '../mcp/jsonrpc.js';
 import type { MessageContext } from './context.js';
 
 /** The server named in policy input for messages the aggregated endpoint answers itself. */
@@ -31,13 +32,24 @@ export function policyInput(ctx: MessageContext, subject: Subject): PolicyInput 
   } else if (ctx.direction === 'response' && ctx.message.params !== undefined) {
     message.arguments = ctx.message.params;
   }
+  return withContext(ctx, message, subject.toolInput ?? (subject.listing ? undefined : ctx.tool));
+}
+
+/** The policy input for the result of this tools/call (direction response, kind result). */
+export function toolResultInput(ctx: MessageContext, server: string, tool: string | undefined, result: Params): PolicyInput {
+  const message: MessageInput = { direction: 'response', kind: 'result', method: ctx.message.method, server };
+  if (tool !== undefined) message.tool = tool;
+  message.result = result;
+  return withContext(ctx, message, ctx.tool);
+}
+
+function withContext(ctx: MessageContext, message: MessageInput, tool: ToolInput | undefined): PolicyInput {
   const input: PolicyInput = {
     agent: ctx.agent,
     message,
     context: { time_ns: Date.now() * 1_000_000 },
   };
   if (ctx.channel.sessionId !== undefined) input.context.session = ctx.channel.sessionId;
-  const tool = subject.toolInput ?? (subject.listing ? undefined : ctx.tool);
   if (tool !== undefined) input.tool = tool;
   return input;
 }

@@ -7,7 +7,7 @@ import { GatewayError } from '../errors.js';
 import type { MessageContext, Next, Outcome } from './context.js';
 import type { RateLimitedEvent } from './enforcement.js';
 
-export async function rateLimitStage(ctx: MessageContext, next: Next): Promise<Outcome> {
+export function rateLimitStage(ctx: MessageContext, next: Next): Promise<Outcome> {
   const route = ctx.route;
   if (ctx.direction !== 'request' || ctx.message.kind !== 'request' || route?.kind !== 'upstream') return next();
   const { enforcement } = ctx.services;

@@ -68,7 +68,7 @@ function aggregateRoute(ctx: MessageContext): Route {
   throw new GatewayError('methodNotFound', method);
 }
 
-export async function routeStage(ctx: MessageContext, next: Next): Promise<Outcome> {
+export function routeStage(ctx: MessageContext, next: Next): Promise<Outcome> {
   const { method, params } = ctx.message;
   const endpoint = ctx.channel.endpoint;
   if (ctx.direction === 'response') {

@@ -14,16 +14,26 @@ export function errorOutcome(err: unknown, ctx: MessageContext): Outcome {
   return { kind: 'error', error: rpcError('internalError') };
 }
 
+/**
+ * Stages that only look at a message on its way in may be plain functions
+ * (no async frame per message); a synchronous throw becomes a rejection here,
+ * so every stage sees the next one as a promise either way.
+ */
 export async function runPipeline(stages: readonly Stage[], ctx: MessageContext): Promise<Outcome> {
-  const step = async (index: number): Promise<Outcome> => {
+  const step = (index: number): Promise<Outcome> => {
     const stage = stages[index];
-    if (stage === undefined) throw new GatewayError('internalError', 'pipeline ended without forwarding');
+    if (stage === undefined) return Promise.reject(new GatewayError('internalError', 'pipeline ended without forwarding'));
     let called = false;
-    return stage(ctx, () => {
-      if (called) throw new GatewayError('internalError', 'stage called next twice');
+    const next = (): Promise<Outcome> => {
+      if (called) return Promise.reject(new GatewayError('internalError', 'stage called next twice'));
       called = true;
       return step(index + 1);
-    });
+    };
+    try {
+      return stage(ctx, next);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   };
   try {
     return await step(0);

@@ -6,7 +6,7 @@
 import { GatewayError } from '../errors.js';
 import type { MessageContext, Next, Outcome } from './context.js';
 
-export async function validateArgumentsStage(ctx: MessageContext, next: Next): Promise<Outcome> {
+export function validateArgumentsStage(ctx: MessageContext, next: Next): Promise<Outcome> {
   const route = ctx.route;
   if (ctx.direction === 'request' && ctx.message.method === 'tools/call' && route?.kind === 'upstream' && route.tool !== undefined) {
     const { pins, validator } = ctx.services.enforcement;
