@@ -130,7 +130,13 @@ export async function connectPortcullis(setup: GatewaySetup): Promise<Peer> {
   return connectHttpPeer('bench-portcullis', new URL(`${ready.url}/mcp/everything`), agent, child, () => stopGatewayProcess(child));
 }
 
-/** An SDK client over Streamable HTTP to a proxy child process; on any failure the child is stopped. */
+/**
+ * An SDK client over Streamable HTTP to a proxy child process; on any failure
+ * the child is stopped. Fairness: Portcullis and supergateway are driven by
+ * exactly this code (same SDK client, same fetch, an undici Agent with the same
+ * defaults, same calls); they differ only in the URL and in the TLS (client
+ * certificate) that Portcullis requires, which the client pays for.
+ */
 async function connectHttpPeer(
   name: string, url: URL, agent: Agent, child: ChildProcess, stop: () => Promise<void>, ready?: () => Promise<void>,
 ): Promise<Peer> {
