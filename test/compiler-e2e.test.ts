@@ -134,6 +134,12 @@ t.test('invalid policies fail to compile with a located RegoError', async (t) =>
   t.ok(err instanceof RegoError);
   t.match(err, { code: 'rego_unsafe_var_error', detail: 'var x is unsafe', loc: { file: 'bad.rego', line: 3, col: 3 } });
   t.match(thrown(() => compile({ modules: { 'bad.rego': 'package bad\np := nope(1)' }, entrypoints: [] })), /bad\.rego:2:6: rego_type_error: undefined function nope/);
+  t.match(thrown(() => compile({ modules: { 'bad.rego': 'package bad\np if {\n  some v\n  true\n}' }, entrypoints: [] })), /bad\.rego:3:8: rego_compile_error: declared var v unused/);
+});
+
+t.test('an object literal with a scalar key written twice keeps its last value, as OPA parses it', async (t) => {
+  const policy = await load({ 'o.rego': 'package o\nimport rego.v1\nx := {"b": to_number(input.s), "a": 0, "b": 1, 2: "x", 2.0: "y"}' }, ['o/x']);
+  t.same(value(policy, { s: 'not a number' }, 'o/x'), { a: 0, b: 1, 2: 'y' }, 'the first "b" is never evaluated');
 });
 
 t.test('a few hundred lines of Rego compile into one module', async (t) => {

@@ -5,7 +5,7 @@
  * order in which the body is later evaluated.
  */
 import { RegoError } from '../rego/ast.js';
-import type { Body, Expr, Rule, Term } from '../rego/ast.js';
+import type { Body, Expr, Loc, Rule, Term } from '../rego/ast.js';
 import { staticNames } from './callees.js';
 
 /** A body scope: the rule's own (depth 0) or a comprehension / `every` body. */
@@ -93,6 +93,8 @@ function patternVars(t: Term, out: Array<Term & { type: 'var' }>): void {
 
 export class Resolver {
   private readonly vars = new Map<Term, VarRes>();
+  /** `some x` declarations of the rule: OPA refuses one whose var is never used. */
+  private readonly someDecls: Array<{ id: string; name: string; loc: Loc }> = [];
   /** Makes ids of nested-scope vars and wildcards unique within the rule. */
   private nextId = 0;
 
@@ -116,7 +118,16 @@ export class Resolver {
     for (const t of headTerms) visitTerm(t, (v) => frame.top.add(v.name), () => undefined);
     for (const t of headTerms) this.resolveTerm(t, frame);
     for (const b of bodies) this.resolveBody(b.body, frame);
+    this.refuseUnusedSomeDecls();
     return { vars: this.vars };
+  }
+
+  private refuseUnusedSomeDecls(): void {
+    const used = new Set<string>();
+    for (const r of this.vars.values()) if (r.kind === 'local') used.add(r.id);
+    for (const d of this.someDecls) {
+      if (!used.has(d.id)) throw new RegoError('rego_compile_error', `declared var ${d.name} unused`, d.loc);
+    }
   }
 
   /** Records declarations and top-level names of `body` into `frame`, checking `:=` rules. */
@@ -127,7 +138,14 @@ export class Resolver {
       if (name !== '_') frame.declared.set(name, this.newId(name, frame));
     };
     for (const [index, e] of body.entries()) {
-      if (e.kind === 'some-decl') for (const v of e.vars) { declare(v.name); assigned.add(v.name); }
+      if (e.kind === 'some-decl') {
+        for (const v of e.vars) {
+          declare(v.name);
+          assigned.add(v.name);
+          const id = frame.declared.get(v.name);
+          if (id !== undefined) this.someDecls.push({ id, name: v.name, loc: v.loc });
+        }
+      }
       if (e.kind === 'some-in') {
         const vs: Array<Term & { type: 'var' }> = [];
         if (e.key) patternVars(e.key, vs);

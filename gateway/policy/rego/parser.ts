@@ -765,7 +765,7 @@ class Parser {
       this.fail(`expected ',' or '}' to close the object started at ${this.posText(open)}, found ${describe(this.peek())}`);
     }
     this.next();
-    return entries;
+    return lastOfEachScalarKey(entries);
   }
 }
 
@@ -855,4 +855,29 @@ function firstOf(terms: Term[]): { what: string; loc: Loc } | undefined {
     if (found) return found;
   }
   return undefined;
+}
+
+/**
+ * As OPA's parser builds an object literal: a scalar key written twice keeps
+ * only its last value, and the earlier ones are never evaluated.
+ */
+function lastOfEachScalarKey(entries: Array<[Term, Term]>): Array<[Term, Term]> {
+  const keyText = (k: Term): string | undefined => {
+    switch (k.type) {
+      case 'null': return 'null';
+      case 'boolean': return String(k.value);
+      case 'number': return `n${Number(k.value)}`;
+      case 'string': return JSON.stringify(k.value);
+      default: return undefined;
+    }
+  };
+  const last = new Map<string, number>();
+  entries.forEach(([k], i) => {
+    const text = keyText(k);
+    if (text !== undefined) last.set(text, i);
+  });
+  return entries.filter(([k], i) => {
+    const text = keyText(k);
+    return text === undefined || last.get(text) === i;
+  });
 }
