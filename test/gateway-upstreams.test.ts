@@ -7,6 +7,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
+import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { Agent, request } from 'undici';
@@ -40,6 +41,20 @@ t.test('a stdio upstream sees only allowlisted environment variables', async (t)
   // The test runner (tap's processinfo) hooks every spawn and adds NODE_OPTIONS and _TAPJS_* to the child.
   const injectedByTap = (name: string): boolean => name.startsWith('_TAPJS_') || name === 'NODE_OPTIONS';
   t.same(names.filter((name) => !injectedByTap(name)).sort(), ['PORTCULLIS_TEST_SHARED', 'PROBE_MODE'], 'nothing else');
+});
+
+t.test("an upstream's JSON-RPC error reaches the agent with its code, secrets masked", async (t) => {
+  const decider = await policyWithGrants(t, { demo: ['probe'] });
+  const g = await startTestGateway(t, { upstreams: { probe: { stdio: { command: 'node', args: [PROBE] } } } }, decider);
+  const client = await connectClient(t, `${g.gateway.url}/mcp/probe`, { ca: g.ca, ...g.issue('demo') });
+  const err = await client.callTool({ name: 'fail', arguments: {} }).catch((e: unknown) => e);
+  t.ok(err instanceof McpError, 'a JSON-RPC error, not a result');
+  const e = err as McpError;
+  t.equal(e.code, -32010, "the upstream's own code");
+  t.match(e.message, /backend refused token /);
+  t.notMatch(e.message, /ghp_A1b2/, 'the token in the message is masked');
+  t.notMatch(JSON.stringify(e.data), /ghp_A1b2/, 'and in the data');
+  t.match(e.data, { attempt: 1 }, 'the rest of the data stays');
 });
 
 t.test('the child environment is exactly the allowlist plus literals', async (t) => {
