@@ -5,13 +5,14 @@ import { issueToken } from '../identity/jwt.js';
 import { pkiPaths } from '../pki/store.js';
 import { defaultConfigFile } from '../server.js';
 import { parse, stringOption, UsageError } from './args.js';
+import { AGENT_NAME } from '../identity/agent-name.js';
 
 const USAGE = 'usage: portcullis token issue <agent> [--ttl seconds] [--config <portcullis.yaml>]';
 
 export async function run(args: string[]): Promise<number> {
   const parsed = parse(args, ['config', 'ttl']);
   const [action, agent] = parsed.positionals;
-  if (action !== 'issue' || agent === undefined || !/^[A-Za-z0-9._-]{1,64}$/.test(agent)) throw new UsageError(USAGE);
+  if (action !== 'issue' || agent === undefined || !AGENT_NAME.test(agent)) throw new UsageError(USAGE);
   const config = loadConfigFile(stringOption(parsed, 'config') ?? defaultConfigFile());
   const ttlOption = stringOption(parsed, 'ttl');
   const ttl = ttlOption === undefined ? Math.min(3600, config.jwt.max_ttl_s) : Number(ttlOption);

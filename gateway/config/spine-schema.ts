@@ -3,6 +3,7 @@
  * (listen, tls, jwt, agents, upstreams) and their types.
  * Defaults are filled in by the validator (ajv useDefaults).
  */
+import { AGENT_NAME } from '../identity/agent-name.js';
 
 export interface ListenConfig {
   host: string;
@@ -130,7 +131,7 @@ export const jwtSchema = {
 export const agentsSchema = {
   type: 'object',
   default: {},
-  propertyNames: { pattern: '^[A-Za-z0-9._-]{1,64}$' },
+  propertyNames: { pattern: AGENT_NAME.source },
   additionalProperties: {
     type: 'object',
     additionalProperties: false,

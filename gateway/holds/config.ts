@@ -1,4 +1,5 @@
 /** The `holds` section of portcullis.yaml: schema fragment and type. */
+import { AGENT_NAME } from '../identity/agent-name.js';
 
 export interface ApproverConfig {
   roles: string[];
@@ -43,7 +44,7 @@ export const holdsConfigSchema = {
     approvers: {
       type: 'object',
       default: {},
-      propertyNames: { pattern: '^[A-Za-z0-9._-]{1,64}$' },
+      propertyNames: { pattern: AGENT_NAME.source },
       additionalProperties: {
         type: 'object',
         additionalProperties: false,

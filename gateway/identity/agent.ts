@@ -5,6 +5,7 @@
  */
 import type { AgentInput } from '../policy/decision.js';
 import type { AgentConfig } from '../config/spine-schema.js';
+import { AGENT_NAME } from './agent-name.js';
 
 export type AgentIdentity = AgentInput;
 
@@ -13,7 +14,7 @@ export function agentNameFromSpiffe(id: string, trustDomain: string): string | u
   const prefix = `spiffe://${trustDomain}/agent/`;
   if (!id.startsWith(prefix)) return undefined;
   const name = id.slice(prefix.length);
-  return /^[A-Za-z0-9._-]{1,64}$/.test(name) ? name : undefined;
+  return AGENT_NAME.test(name) ? name : undefined;
 }
 
 export function rolesFor(agents: Readonly<Record<string, AgentConfig>>, name: string): string[] {

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { createCa, createClientCert, createServerCert, normaliseSerial, serialOf, validFor } from './certs.js';
 import type { KeyAndCert, Validity } from './certs.js';
 import { buildCrl, parseCrl } from './crl.js';
+import { AGENT_NAME } from '../identity/agent-name.js';
 
 export interface PkiPaths {
   dir: string;
@@ -35,7 +36,6 @@ export interface AgentFiles {
   key: string;
 }
 
-export const AGENT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 export function agentFiles(paths: PkiPaths, agent: string): AgentFiles {
   if (!AGENT_NAME.test(agent) || agent.startsWith('.')) {
