@@ -223,13 +223,17 @@ export interface VerificationConfig {
   scope?: string;
 }
 
-function parseSignatures(bytes: Uint8Array): string {
-  let doc: unknown;
+/** UTF-8 JSON, or a SignatureError saying which part was not JSON. */
+function parseJson(bytes: Uint8Array, what: string): unknown {
   try {
-    doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    return JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch {
-    throw new SignatureError('.signatures.json is not valid JSON');
+    throw new SignatureError(`${what} is not valid JSON`);
   }
+}
+
+function parseSignatures(bytes: Uint8Array): string {
+  const doc = parseJson(bytes, '.signatures.json');
   const signatures = (doc as { signatures?: unknown } | null)?.signatures;
   if (!Array.isArray(signatures) || signatures.length !== 1 || typeof signatures[0] !== 'string') {
     throw new SignatureError('.signatures.json must hold exactly one signature');
@@ -238,12 +242,7 @@ function parseSignatures(bytes: Uint8Array): string {
 }
 
 function parsePayload(bytes: Uint8Array): SignaturePayload {
-  let payload: unknown;
-  try {
-    payload = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch {
-    throw new SignatureError('signature payload is not valid JSON');
-  }
+  const payload = parseJson(bytes, 'signature payload');
   const files = (payload as { files?: unknown } | null)?.files;
   const ok = Array.isArray(files) && files.every((f: unknown) => {
     const file = f as Partial<SignedFile> | null;
