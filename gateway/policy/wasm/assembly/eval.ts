@@ -306,7 +306,7 @@ export function evalTerm(t: Term, env: Env): Value {
   }
   const n = t.items.length;
   const items = new Array<Value>(n);
-  for (let i = 0; i < n; i++) items[i] = evalTerm(t.items[i], env);
+  for (let i = 0; i < n; i++) unchecked(items[i] = evalTerm(unchecked(t.items[i]), env));
   if (t.kind == T_ARR) return mkArr(items);
   if (t.kind == T_SET) return mkSet(items);
   const vals = new Array<Value>(n);
@@ -387,7 +387,8 @@ function unify(a: Term, b: Term, env: Env): bool {
 /** Evaluates lits[i..] from env; returns false when the sink stopped the search. */
 function evalBody(lits: Lit[], i: i32, env: Env, sink: Sink): bool {
   if (i == lits.length) return sink.emit(env);
-  const lit = lits[i];
+  // i counts up from 0 and stops at lits.length (above).
+  const lit = unchecked(lits[i]);
   switch (lit.kind) {
     case L_UNIFY: {
       const mark = trail.length;
@@ -444,7 +445,7 @@ function unifySlot(slot: i32, v: Value, env: Env): bool {
 
 function evalArgs(args: Term[], env: Env): Value[] {
   const out = new Array<Value>(args.length);
-  for (let i = 0; i < args.length; i++) out[i] = evalTerm(args[i], env);
+  for (let i = 0; i < args.length; i++) unchecked(out[i] = evalTerm(unchecked(args[i]), env));
   return out;
 }
 
@@ -527,7 +528,8 @@ export function member(v: Value, key: Value): Value | null {
 function walkValue(v: Value, pi: i32, lit: Lit, lits: Lit[], i: i32, env: Env, sink: Sink, inBase: bool = false): bool {
   const path = lit.path;
   if (pi == path.length) return bindAndGo(lit.out, v, lits, i, env, sink);
-  const t = path[pi];
+  // pi counts up from 0 and stops at path.length (above).
+  const t = unchecked(path[pi]);
   if (isUnboundSlot(t, env)) {
     if (v.kind < K_ARR) return true;
     for (let j = 0; j < v.items.length; j++) {
@@ -572,7 +574,7 @@ function childIndex(node: TreeNode, name: string): i32 {
   let lo = 0, hi = names.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const c = compareStrings(names[mid], name);
+    const c = compareStrings(unchecked(names[mid]), name);
     if (c == 0) return mid;
     if (c < 0) lo = mid + 1; else hi = mid - 1;
   }
@@ -653,14 +655,14 @@ function computeGroup(g: i32): Value | null {
   } else if (group.keys == 0) {
     const members = new Array<Value>(0);
     for (let d = 0; d < group.defs.length; d++) {
-      const def = group.defs[d];
+      const def = unchecked(group.defs[d]);
       evalBody(def.body, 0, new StaticArray<Value | null>(def.nslots), new MemberSink(def.value, members));
     }
     result = mkSet(members);
   } else {
     const rows = new Array<Value[]>(0);
     for (let d = 0; d < group.defs.length; d++) {
-      const def = group.defs[d];
+      const def = unchecked(group.defs[d]);
       evalBody(def.body, 0, new StaticArray<Value | null>(def.nslots), new RowSink(def, rows));
     }
     result = rows.length == 0 ? container(mkEmptyObj()) : buildRows(rows, 0, group.leafSet);
@@ -677,7 +679,7 @@ function computeGroup(g: i32): Value | null {
 function completeValue(group: Group, args: Value[] | null): Value | null {
   let result: Value | null = null;
   for (let d = 0; d < group.defs.length; d++) {
-    const def = group.defs[d];
+    const def = unchecked(group.defs[d]);
     const env = new StaticArray<Value | null>(def.nslots);
     const mark = trail.length;
     if (args !== null && !bindParams(def, args, env)) {

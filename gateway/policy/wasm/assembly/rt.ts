@@ -70,14 +70,26 @@ function heapGet(): usize {
   return heapOffset;
 }
 
-function ensureMemory(end: usize): void {
+// The end of memory as last seen. Memory only grows (here or by the loader, for
+// input), so an address below it needs no memory.size() query on every allocation.
+// @ts-ignore: decorator
+@lazy let memoryEnd: usize = 0;
+
+// @ts-ignore: decorator
+@inline function ensureMemory(end: usize): void {
+  if (end > memoryEnd) growMemory(end);
+}
+
+function growMemory(end: usize): void {
   const pages = memory.size();
-  const limit = <usize>pages << 16;
+  let limit = <usize>pages << 16;
   if (end > limit) {
     const needed = <i32>((end - limit + 0xffff) >>> 16);
     // Grow generously (doubling) so repeated small allocations do not grow page by page.
     if (memory.grow(max(pages, needed)) < 0 && memory.grow(needed) < 0) outOfMemory();
+    limit = <usize>memory.size() << 16;
   }
+  memoryEnd = limit;
 }
 
 // @ts-ignore: decorator

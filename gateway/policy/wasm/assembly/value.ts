@@ -221,9 +221,12 @@ function sortedUnique(items: Value[]): Value[] {
 export function compareStrings(a: string, b: string): i32 {
   if (a == b) return 0;
   const n = min(a.length, b.length);
+  // i < n, the shorter length: the code units are read without a range check.
+  const pa = changetype<usize>(a);
+  const pb = changetype<usize>(b);
   for (let i = 0; i < n; i++) {
-    const x = <i32>a.charCodeAt(i);
-    const y = <i32>b.charCodeAt(i);
+    const x = <i32>load<u16>(pa + (<usize>i << 1));
+    const y = <i32>load<u16>(pb + (<usize>i << 1));
     if (x != y) return codePointOrder(x) < codePointOrder(y) ? -1 : 1;
   }
   return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
@@ -243,7 +246,7 @@ export function compareStrings(a: string, b: string): i32 {
 function compareLists(a: Value[], b: Value[]): i32 {
   const n = min(a.length, b.length);
   for (let i = 0; i < n; i++) {
-    const c = compare(a[i], b[i]);
+    const c = compare(unchecked(a[i]), unchecked(b[i]));
     if (c != 0) return c;
   }
   return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
@@ -264,7 +267,7 @@ export function compare(a: Value, b: Value): i32 {
       // Objects: pairwise by sorted key, then value; the shorter prefix first.
       const n = min(a.items.length, b.items.length);
       for (let i = 0; i < n; i++) {
-        let c = compare(a.items[i], b.items[i]);
+        let c = compare(unchecked(a.items[i]), unchecked(b.items[i]));
         if (c != 0) return c;
         c = compare(a.vals[i], b.vals[i]);
         if (c != 0) return c;
@@ -283,7 +286,7 @@ export function search(items: Value[], key: Value): i32 {
   let lo = 0, hi = items.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const c = compare(items[mid], key);
+    const c = compare(unchecked(items[mid]), key);
     if (c == 0) return mid;
     if (c < 0) lo = mid + 1; else hi = mid - 1;
   }
@@ -300,7 +303,7 @@ export function objGetStr(obj: Value, key: string): Value | null {
   let lo = 0, hi = obj.items.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const k = obj.items[mid];
+    const k = unchecked(obj.items[mid]);
     const c = k.kind == K_STR ? compareStrings(k.s, key) : (k.kind < K_STR ? -1 : 1);
     if (c == 0) return obj.vals[mid];
     if (c < 0) lo = mid + 1; else hi = mid - 1;
