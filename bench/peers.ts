@@ -2,21 +2,21 @@
  * What the bench connects to, all fronting the same stdio MCP server
  * (server-everything): a direct stdio connection, a plain proxy a user might
  * pick instead (supergateway, stateful Streamable HTTP), and Portcullis in
- * its own process (mTLS client certificate, /mcp/everything).
+ * its own process (mTLS client certificate, /mcp/everything). Every peer is
+ * driven by the same lean client (lean-client.ts).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import net from 'node:net';
-import { Agent, fetch as undiciFetch } from 'undici';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Pool } from 'undici';
 import type { GatewayFailed, GatewayReady, GatewaySetup } from './controls.js';
+import { LeanHttpClient, LeanStdioClient } from './lean-client.js';
+import type { McpCaller } from './lean-client.js';
 
 const require = createRequire(import.meta.url);
 
 export interface Peer {
-  client: Client;
+  client: McpCaller;
   /** The proxy's own process (not the upstream it runs), for its CPU cost; none for a direct connection. */
   proxyPid?: number;
   close(): Promise<void>;
@@ -26,22 +26,8 @@ export function everythingServerEntry(): string {
   return require.resolve('@modelcontextprotocol/server-everything/dist/index.js');
 }
 
-/**
- * fetch for the bench's HTTP clients (the same for every HTTP peer). POSTs go
- * without the SDK transport's one long-lived AbortSignal: undici keeps a
- * listener on it per request until garbage collection, thousands under load
- * (MaxListenersExceededWarning), which taxes the load generator. The GET
- * event stream keeps it, so close() still ends that stream.
- */
-function benchFetch(dispatcher: Agent): typeof fetch {
-  // undici's fetch and the global one differ only in their type declarations.
-  return ((url: string | URL, init?: RequestInit) =>
-    undiciFetch(url, { ...(init as object), ...(init?.method === 'POST' ? { signal: undefined } : {}), dispatcher })) as unknown as typeof fetch;
-}
-
 export async function connectDirect(): Promise<Peer> {
-  const client = new Client({ name: 'bench-direct', version: '1.0.0' });
-  await client.connect(new StdioClientTransport({ command: process.execPath, args: [everythingServerEntry(), 'stdio'], stderr: 'ignore' }));
+  const client = await LeanStdioClient.spawn(process.execPath, [everythingServerEntry(), 'stdio']);
   return { client, close: () => client.close() };
 }
 
@@ -77,7 +63,7 @@ export async function connectSupergateway(): Promise<Peer> {
     entry, '--stdio', `"${process.execPath}" "${everythingServerEntry()}" stdio`,
     '--outputTransport', 'streamableHttp', '--stateful', '--port', String(port), '--logLevel', 'none',
   ], { stdio: 'ignore' });
-  return connectHttpPeer('bench-supergateway', new URL(`http://127.0.0.1:${port}/mcp`), new Agent(), child,
+  return connectHttpPeer(new URL(`http://127.0.0.1:${port}/mcp`), {}, child,
     () => stopChild(child, () => child.kill('SIGTERM')), () => waitForListening(port, child, 20_000));
 }
 
@@ -126,26 +112,24 @@ function stopGatewayProcess(child: ChildProcess): Promise<void> {
 
 export async function connectPortcullis(setup: GatewaySetup): Promise<Peer> {
   const { child, ready } = await startGatewayProcess(setup);
-  const agent = new Agent({ connect: { ca: ready.ca, cert: ready.cert, key: ready.key } });
-  return connectHttpPeer('bench-portcullis', new URL(`${ready.url}/mcp/everything`), agent, child, () => stopGatewayProcess(child));
+  return connectHttpPeer(new URL(`${ready.url}/mcp/everything`), { ca: ready.ca, cert: ready.cert, key: ready.key }, child, () => stopGatewayProcess(child));
 }
 
 /**
- * An SDK client over Streamable HTTP to a proxy child process; on any failure
- * the child is stopped. Fairness: Portcullis and supergateway are driven by
- * exactly this code (same SDK client, same fetch, an undici Agent with the same
- * defaults, same calls); they differ only in the URL and in the TLS (client
- * certificate) that Portcullis requires, which the client pays for.
+ * The lean client over Streamable HTTP to a proxy child process; on any
+ * failure the child is stopped. Fairness: Portcullis and supergateway are
+ * driven by exactly this code (same client, same undici pool defaults, same
+ * calls); they differ only in the URL and in the TLS (client certificate)
+ * that Portcullis requires, which the client pays for.
  */
 async function connectHttpPeer(
-  name: string, url: URL, agent: Agent, child: ChildProcess, stop: () => Promise<void>, ready?: () => Promise<void>,
+  url: URL, tls: Pool.Options['connect'], child: ChildProcess, stop: () => Promise<void>, ready?: () => Promise<void>,
 ): Promise<Peer> {
-  const client = new Client({ name, version: '1.0.0' });
+  let client: LeanHttpClient;
   try {
     await ready?.();
-    await client.connect(new StreamableHTTPClientTransport(url, { fetch: benchFetch(agent) }));
+    client = await LeanHttpClient.connect(url, tls);
   } catch (err) {
-    await agent.close();
     await stop();
     throw err;
   }
@@ -154,7 +138,6 @@ async function connectHttpPeer(
     ...(child.pid === undefined ? {} : { proxyPid: child.pid }),
     close: async () => {
       await client.close().catch(() => undefined);
-      await agent.close();
       await stop();
     },
   };

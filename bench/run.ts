@@ -37,10 +37,15 @@ interface AtConcurrency {
   c16: LoadResult;
 }
 
+const ECHOED = 'Echo: bench';
+
+/** One tools/call of server-everything's echo; anything but the echoed text counts as a failed call. */
 function echoCall(peer: Peer): () => Promise<void> {
   return async () => {
-    const result = await peer.client.callTool({ name: 'echo', arguments: { message: 'bench' } });
+    const result = await peer.client.request('tools/call', { name: 'echo', arguments: { message: 'bench' } });
     if (result.isError === true) throw new Error('echo returned a tool error');
+    const [first] = Array.isArray(result.content) ? (result.content as Array<{ text?: unknown }>) : [];
+    if (first?.text !== ECHOED) throw new Error('echo answered something else');
   };
 }
 
