@@ -81,8 +81,11 @@ decision := {"allow": false} if input.message.arguments.y == 1
   t.equal(engine.decide(input('demo', { x: 1 })).allow, true, 'a fresh instance serves the next decision');
 });
 
+// Policies that read the arguments: the engine passes a policy only the input it can read (see the projection test).
+const ALLOW_READING_ARGUMENTS = 'decision := {"allow": true} if input.message.arguments';
+
 t.test('memory is bounded: an input beyond the maximum is a deny, not a crash', async (t) => {
-  const { engine, failures } = engineFor('decision := {"allow": true}', { maximum: 8 });
+  const { engine, failures } = engineFor(ALLOW_READING_ARGUMENTS, { maximum: 8 });
   const huge = 'x'.repeat(1024 * 1024);
   t.equal(engine.decide(input('demo', { blob: huge })).allow, false);
   t.match(failures[0]?.reason, /memory limit exceeded|trap/);
@@ -90,7 +93,7 @@ t.test('memory is bounded: an input beyond the maximum is a deny, not a crash', 
 });
 
 t.test('inputs that are not plain JSON never reach the policy', async (t) => {
-  const { engine, failures } = engineFor('decision := {"allow": true}');
+  const { engine, failures } = engineFor(ALLOW_READING_ARGUMENTS);
   const circular: Record<string, unknown> = { a: 1 };
   circular.self = circular;
   const bad: unknown[] = [10n, circular, () => 1, Number.NaN, Infinity, new Date(0), new Map([[1, 2]]), Symbol('s'), [undefined]];

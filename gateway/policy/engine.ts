@@ -13,6 +13,7 @@ import type { Decision, PolicyDecider, PolicyInput, RevisedDecision } from './de
 import { parseDecision } from './decision-shape.js';
 import { serialiseInput } from './strict-json.js';
 import { policyBuiltins } from './loader-builtins.js';
+import { InputProjection } from './input-projection.js';
 import { requiredMemoryPages } from './wasm/link.js';
 
 /** Loader host functions by built-in name (the loader's customBuiltins). */
@@ -102,6 +103,8 @@ export class PolicyEngine implements PolicyDecider {
   private readonly builtins: LoaderBuiltins;
   private readonly data: unknown;
   private readonly onFailure: (failure: EngineFailure) => void;
+  /** The part of an input the policy can read, when the module records it (see input-projection.ts). */
+  private readonly projection: InputProjection | undefined;
   /** Undefined after a failed evaluation: the next one starts from a fresh instance. */
   private policy: LoadedPolicy | undefined;
 
@@ -129,6 +132,7 @@ export class PolicyEngine implements PolicyDecider {
     } catch (err) {
       throw new PolicyLoadError(`invalid WebAssembly module: ${err instanceof Error ? err.message : 'unknown error'}`);
     }
+    this.projection = InputProjection.of(this.module);
     const policy = this.instantiate();
     this.entrypoints = Object.keys(policy.entrypoints as Record<string, number>);
     if (!this.entrypoints.includes(this.entrypoint)) {
@@ -160,7 +164,7 @@ export class PolicyEngine implements PolicyDecider {
     // `undefined` means "no input document" (Rego unit tests run so); anything else must be plain JSON.
     let bytes: ArrayBuffer | undefined;
     if (input !== undefined) {
-      const serialised = serialiseInput(input);
+      const serialised = serialiseInput(this.projection === undefined ? input : this.projection.apply(input));
       if (!serialised.ok) throw new PolicyEvaluationError(`input rejected: ${serialised.reason}`);
       bytes = serialised.bytes;
     }

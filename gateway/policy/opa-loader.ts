@@ -14,7 +14,10 @@ export interface CompiledWasm {
 }
 
 interface WebAssemblyApi {
-  Module: new (bytes: Uint8Array) => CompiledWasm;
+  Module: {
+    new (bytes: Uint8Array): CompiledWasm;
+    customSections(module: CompiledWasm, name: string): ArrayBuffer[];
+  };
   RuntimeError: new () => Error;
 }
 
@@ -26,6 +29,11 @@ const opa = createRequire(import.meta.url)('@open-policy-agent/opa-wasm') as typ
 /** Compiles WebAssembly bytes; throws (a WebAssembly.CompileError) when they are not a valid module. */
 export function compileWasm(bytes: Uint8Array): CompiledWasm {
   return new wasmApi.Module(bytes);
+}
+
+/** The payloads of the module's custom sections called `name`. */
+export function customSections(module: CompiledWasm, name: string): ArrayBuffer[] {
+  return wasmApi.Module.customSections(module, name);
 }
 
 /** True for a WebAssembly trap (unreachable, out-of-bounds access, stack overflow, ...). */

@@ -14,6 +14,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { Plan } from '../compiler/ir.js';
+import { INPUT_PATHS_SECTION, inputPaths } from '../compiler/input-paths.js';
 
 const PLAN_ADDR_SENTINEL = 0x504c4e41;
 const PLAN_LEN_SENTINEL = 0x504c4e4c;
@@ -71,10 +72,27 @@ function readHeapBase(bytes: Uint8Array): number {
   return Number(g.value);
 }
 
-/** Links `plan` into the runtime; the result loads with @open-policy-agent/opa-wasm. */
+/**
+ * Links `plan` into the runtime; the result loads with @open-policy-agent/opa-wasm.
+ * A custom section records which input paths the plan can read (see input-paths.ts),
+ * unless it may read all of input.
+ */
 export function emitModule(plan: Plan): Uint8Array {
   const runtime = loadRuntime();
-  return linkPlanJson(runtime.bytes, runtime.heapBase, new TextEncoder().encode(JSON.stringify(plan)));
+  const linked = linkPlanJson(runtime.bytes, runtime.heapBase, new TextEncoder().encode(JSON.stringify(plan)));
+  const paths = inputPaths(plan);
+  return paths === null ? linked : appendCustomSection(linked, INPUT_PATHS_SECTION, new TextEncoder().encode(JSON.stringify(paths)));
+}
+
+/** `module` with a custom section appended (valid at the end of any module; engines ignore unknown ones). */
+export function appendCustomSection(module: Uint8Array, name: string, payload: Uint8Array): Uint8Array {
+  const nameBytes = new TextEncoder().encode(name);
+  const body = Uint8Array.from([...u32(nameBytes.length), ...nameBytes, ...payload]);
+  const out = new Uint8Array(module.length + 1 + u32(body.length).length + body.length);
+  out.set(module, 0);
+  out.set([0, ...u32(body.length)], module.length);
+  out.set(body, out.length - body.length);
+  return out;
 }
 
 // ---- Binary reading/writing -------------------------------------------------
