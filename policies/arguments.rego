@@ -17,8 +17,8 @@ grant_setting(grant, name) := grant[name] if {
 	grant[name]
 } else := setting(name)
 
-arguments := msg.arguments if {
-	msg.arguments
+arguments := input.message.arguments if {
+	input.message.arguments
 } else := {}
 
 # Names of the arguments holding paths and URLs (rules: computed once per decision).

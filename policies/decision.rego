@@ -10,7 +10,10 @@ import rego.v1
 
 caps := data.capabilities
 
-msg := input.message
+# Message fields are read one by one (input.message.<field>), never the whole
+# message: the engine then passes the policy only those fields, and a tool's
+# result (input.message.result) is never serialised for a decision that does
+# not look at it.
 
 default decision := {"allow": false, "reasons": ["denied by default"]}
 
@@ -54,12 +57,12 @@ permitted if {
 # Answers and server-initiated messages flowing back to a known agent.
 permitted if {
 	known_agent
-	msg.direction == "response"
+	input.message.direction == "response"
 }
 
-request if msg.direction == "request"
+request if input.message.direction == "request"
 
-listing if msg.listing == true
+listing if input.message.listing == true
 
 # Notifications are listed one by one: an unknown notification is denied too.
 housekeeping_methods := {
@@ -70,7 +73,7 @@ housekeeping_methods := {
 
 housekeeping if {
 	request
-	msg.method in housekeeping_methods
+	input.message.method in housekeeping_methods
 }
 
 server_methods := {
@@ -81,24 +84,24 @@ server_methods := {
 
 server_scoped if {
 	request
-	msg.method in server_methods
+	input.message.method in server_methods
 }
 
 # A tool call, or "may this agent see this tool" while filtering tools/list.
 tool_scoped if {
 	request
-	msg.method == "tools/call"
+	input.message.method == "tools/call"
 }
 
 tool_scoped if {
 	request
 	listing
-	msg.tool
+	input.message.tool
 }
 
 tool_call if {
 	request
-	msg.method == "tools/call"
+	input.message.method == "tools/call"
 	not listing
 }
 
@@ -135,13 +138,13 @@ objections contains "tool disabled by policy" if {
 
 objections contains "resource not granted to this agent" if {
 	request
-	msg.uri
+	input.message.uri
 	not resource_granted
 }
 
 objections contains "prompt not granted to this agent" if {
 	request
-	msg.prompt
+	input.message.prompt
 	not prompt_granted
 }
 
@@ -200,14 +203,14 @@ rate_class_name := tool_meta.rate_class if {
 	agent_settings.rate_class
 } else := "standard"
 
-rate_bucket := concat("", ["agent:", input.agent.name, ":", msg.server, "/", msg.tool]) if {
+rate_bucket := concat("", ["agent:", input.agent.name, ":", input.message.server, "/", input.message.tool]) if {
 	tool_call
 } else := concat("", ["agent:", input.agent.name])
 
 # Responses reach the agent with detected secrets masked.
 redact := ["secrets"] if {
 	allow
-	msg.direction == "response"
+	input.message.direction == "response"
 } else := null
 
 # Data-classification tags for the audit trail: the server's and the tool's.

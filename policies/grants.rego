@@ -22,34 +22,34 @@ agent_settings := profile if {
 	some profile in agent_profiles
 } else := {}
 
-server_meta := caps.servers[msg.server]
+server_meta := caps.servers[input.message.server]
 
 known_server if server_meta
 
 default tool_meta := {}
 
-tool_meta := server_meta.tools[msg.tool]
+tool_meta := server_meta.tools[input.message.tool]
 
 # The grants (of any matching agent entry) for this message's server.
 server_grants contains grant if {
 	some profile in agent_profiles
-	grant := profile.grants[msg.server]
+	grant := profile.grants[input.message.server]
 }
 
 # The grants that give this message's tool.
 tool_grants contains grant if {
 	some grant in server_grants
-	matches_any(grant.tools, msg.tool)
+	matches_any(grant.tools, input.message.tool)
 }
 
 resource_granted if {
 	some grant in server_grants
-	matches_any(grant.resources, msg.uri)
+	matches_any(grant.resources, input.message.uri)
 }
 
 prompt_granted if {
 	some grant in server_grants
-	matches_any(grant.prompts, msg.prompt)
+	matches_any(grant.prompts, input.message.prompt)
 }
 
 # Exact names and "*" are decided without a pattern match; other patterns by
