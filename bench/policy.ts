@@ -122,10 +122,11 @@ export interface DecisionFigures {
   evaluations_per_s: number;
 }
 
-/** Median over `runs` of `count` sequential decisions on `input`, after a warm-up; every decision must allow. */
+/** Median over `runs` of `count` sequential evaluations of `input` (no decision cache), after a warm-up; every decision must allow. */
 export function measureDecisions(input: PolicyInput, count: number, runs: number): DecisionFigures {
   const sources = defaultPolicySources();
-  const engine = new PolicyEngine(compileFolder(sources, [DECISION_ENTRYPOINT]), { revision: folderRevision(sources), data: sources.data });
+  // Every decision evaluated: the same input again would be served from the decision cache.
+  const engine = new PolicyEngine(compileFolder(sources, [DECISION_ENTRYPOINT]), { revision: folderRevision(sources), data: sources.data, decisionCache: 0 });
   const decideOnce = (): number => {
     const t0 = process.hrtime.bigint();
     const decision = engine.decide(input);

@@ -28,7 +28,7 @@ const quick = process.argv.includes('--quick');
 // Each load run stops at its call count or its time cap, whichever comes first: the whole bench stays bounded.
 const SCALE = quick
   ? { spineRuns: 1, controlRuns: 1, callsC1: 40, callsC16: 160, capMs: 2_000, warmup: 20, decisions: 500, decisionRuns: 1, compileRuns: 1 }
-  : { spineRuns: 5, controlRuns: 3, callsC1: 300, callsC16: 2_000, capMs: 4_000, warmup: 300, decisions: 20_000, decisionRuns: 3, compileRuns: 5 };
+  : { spineRuns: 7, controlRuns: 3, callsC1: 300, callsC16: 3_000, capMs: 4_000, warmup: 300, decisions: 20_000, decisionRuns: 3, compileRuns: 5 };
 
 const CONCURRENCY = [1, 16] as const;
 
@@ -37,15 +37,20 @@ interface AtConcurrency {
   c16: LoadResult;
 }
 
-const ECHOED = 'Echo: bench';
-
-/** One tools/call of server-everything's echo; anything but the echoed text counts as a failed call. */
+/**
+ * One tools/call of server-everything's echo; anything but the echoed text
+ * counts as a failed call. Every call echoes a message of its own, so no two
+ * requests are the same: the policy decides each one afresh (a pure policy's
+ * decisions are reused only for an identical input, see decision-cache.ts).
+ */
+let echoes = 0;
 function echoCall(peer: Peer): () => Promise<void> {
   return async () => {
-    const result = await peer.client.request('tools/call', { name: 'echo', arguments: { message: 'bench' } });
+    const message = `bench-${++echoes}`;
+    const result = await peer.client.request('tools/call', { name: 'echo', arguments: { message } });
     if (result.isError === true) throw new Error('echo returned a tool error');
     const [first] = Array.isArray(result.content) ? (result.content as Array<{ text?: unknown }>) : [];
-    if (first?.text !== ECHOED) throw new Error('echo answered something else');
+    if (first?.text !== `Echo: ${message}`) throw new Error('echo answered something else');
   };
 }
 

@@ -7,15 +7,19 @@
 import t from 'tap';
 import { compile } from '../gateway/policy/compiler/compile.js';
 import { compileToPlan } from '../gateway/policy/compiler/planner.js';
-import { INPUT_PATHS_SECTION, inputPaths } from '../gateway/policy/compiler/input-paths.js';
+import { INPUT_PATHS_SECTION, inputRecord } from '../gateway/policy/compiler/input-paths.js';
 import { PolicyEngine } from '../gateway/policy/engine.js';
 import type { EngineFailure } from '../gateway/policy/engine.js';
 import { compileWasm, customSections } from '../gateway/policy/opa-loader.js';
 
 const HEADER = 'package p\nimport rego.v1\n';
 
+function recordOf(body: string) {
+  return inputRecord(compileToPlan({ modules: { 'p.rego': HEADER + body }, entrypoints: ['p/out'] }));
+}
+
 function pathsOf(body: string): string[][] | null {
-  return inputPaths(compileToPlan({ modules: { 'p.rego': HEADER + body }, entrypoints: ['p/out'] }));
+  return recordOf(body)?.paths ?? null;
 }
 
 t.test('constant paths are read, shortest first wins', async (t) => {
@@ -49,12 +53,28 @@ t.test('the whole input is read when the plan may see all of it', async (t) => {
   t.equal(pathsOf('out if q with input as {}\nq if input.b'), null);
 });
 
+t.test('a plan is pure unless it calls a built-in that reads the clock, randomness or the process, or has side effects', async (t) => {
+  t.equal(recordOf('out := concat("-", [input.a, sprintf("%d", [count(input.b)])])')?.pure, true);
+  t.equal(recordOf('out := regex.match("^a", input.a)')?.pure, true, 'host built-ins that depend on their arguments only');
+  for (const body of [
+    'out := time.now_ns() > input.t',
+    'out := rand.intn("k", 10) + count(input.b)',
+    'out := uuid.rfc4122(input.k)',
+    'out := opa.runtime().env if input.a',
+    'out := io.jwt.decode_verify(input.jwt, {"secret": "s"})',
+    'out if { print(input.a) }',
+    'out if { trace(input.a) }',
+  ]) {
+    t.equal(recordOf(body)?.pure, false, body);
+  }
+});
+
 t.test('the linker records the paths; a plan that reads everything has no record', async (t) => {
   const sectionOf = (body: string): string[] => {
     const wasm = compile({ modules: { 'p.rego': HEADER + body }, entrypoints: ['p/out'] });
     return customSections(compileWasm(wasm), INPUT_PATHS_SECTION).map((b) => new TextDecoder().decode(b));
   };
-  t.same(sectionOf('out := input.a.b'), ['[["a","b"]]']);
+  t.same(sectionOf('out := input.a.b'), ['{"paths":[["a","b"]],"pure":true}']);
   t.same(sectionOf('out := input'), []);
 });
 

@@ -11,7 +11,8 @@ import type { CompiledWasm, LoadedPolicy } from './opa-loader.js';
 import { DECISION_ENTRYPOINT } from './decision.js';
 import type { Decision, PolicyDecider, PolicyInput, RevisedDecision } from './decision.js';
 import { parseDecision } from './decision-shape.js';
-import { serialiseInput } from './strict-json.js';
+import { inputBytes, serialiseInput } from './strict-json.js';
+import { DecisionCache } from './decision-cache.js';
 import { policyBuiltins } from './loader-builtins.js';
 import { InputProjection } from './input-projection.js';
 import { requiredMemoryPages } from './wasm/link.js';
@@ -48,7 +49,15 @@ export interface EngineOptions {
   builtins?: LoaderBuiltins;
   /** Called for every evaluation that failed closed; default: one JSON line on stderr. */
   onFailure?: (failure: EngineFailure) => void;
+  /**
+   * How many decisions of a pure policy to keep for reuse (decision-cache.ts);
+   * default DEFAULT_DECISION_CACHE, 0 evaluates every time. Impure policies,
+   * modules without an input record and engines with extra built-ins keep none.
+   */
+  decisionCache?: number;
 }
+
+export const DEFAULT_DECISION_CACHE = 1024;
 
 /** Raised when a policy cannot be loaded at all; the caller keeps its previous policy. */
 export class PolicyLoadError extends Error {
@@ -105,6 +114,8 @@ export class PolicyEngine implements PolicyDecider {
   private readonly onFailure: (failure: EngineFailure) => void;
   /** The part of an input the policy can read, when the module records it (see input-projection.ts). */
   private readonly projection: InputProjection | undefined;
+  /** Decisions by the text of the input the policy saw; only for pure policies. */
+  private readonly cache: DecisionCache | undefined;
   /** Undefined after a failed evaluation: the next one starts from a fresh instance. */
   private policy: LoadedPolicy | undefined;
 
@@ -133,6 +144,10 @@ export class PolicyEngine implements PolicyDecider {
       throw new PolicyLoadError(`invalid WebAssembly module: ${err instanceof Error ? err.message : 'unknown error'}`);
     }
     this.projection = InputProjection.of(this.module);
+    // A host's own built-ins may read the clock or the world: nothing is known to be pure then.
+    const extraBuiltins = options.builtins !== undefined && Object.keys(options.builtins).length > 0;
+    const cacheSize = options.decisionCache ?? DEFAULT_DECISION_CACHE;
+    this.cache = this.projection?.pure === true && !extraBuiltins && cacheSize > 0 ? new DecisionCache(cacheSize) : undefined;
     const policy = this.instantiate();
     this.entrypoints = Object.keys(policy.entrypoints as Record<string, number>);
     if (!this.entrypoints.includes(this.entrypoint)) {
@@ -156,22 +171,23 @@ export class PolicyEngine implements PolicyDecider {
     return policy;
   }
 
-  /**
-   * Evaluates any entrypoint and returns the loader's result set
-   * (`[{ result }]`, or `[]` when undefined). Throws PolicyEvaluationError.
-   */
-  evaluate(input: unknown, entrypoint: string = this.entrypoint): unknown {
-    // `undefined` means "no input document" (Rego unit tests run so); anything else must be plain JSON.
-    let bytes: ArrayBuffer | undefined;
-    if (input !== undefined) {
-      const serialised = serialiseInput(this.projection === undefined ? input : this.projection.apply(input));
-      if (!serialised.ok) throw new PolicyEvaluationError(`input rejected: ${serialised.reason}`);
-      bytes = serialised.bytes;
-    }
+  /** How many decisions are kept for reuse now. */
+  get cachedDecisions(): number {
+    return this.cache?.size ?? 0;
+  }
+
+  /** The input as the policy sees it (its readable part), as JSON text; throws PolicyEvaluationError. */
+  private inputText(input: unknown): string {
+    const serialised = serialiseInput(this.projection === undefined ? input : this.projection.apply(input));
+    if (!serialised.ok) throw new PolicyEvaluationError(`input rejected: ${serialised.reason}`);
+    return serialised.text;
+  }
+
+  private run(text: string | undefined, entrypoint: string): unknown {
     if (!this.entrypoints.includes(entrypoint)) throw new PolicyEvaluationError(`unknown entrypoint "${entrypoint}"`);
     try {
       this.policy ??= this.instantiate();
-      return this.policy.evaluate(bytes, entrypoint);
+      return this.policy.evaluate(text === undefined ? undefined : inputBytes(text), entrypoint);
     } catch (err) {
       // The instance may be left mid-evaluation (globals, heap); never reuse it.
       this.policy = undefined;
@@ -179,11 +195,25 @@ export class PolicyEngine implements PolicyDecider {
     }
   }
 
+  /**
+   * Evaluates any entrypoint and returns the loader's result set
+   * (`[{ result }]`, or `[]` when undefined). Throws PolicyEvaluationError.
+   */
+  evaluate(input: unknown, entrypoint: string = this.entrypoint): unknown {
+    // `undefined` means "no input document" (Rego unit tests run so); anything else must be plain JSON.
+    return this.run(input === undefined ? undefined : this.inputText(input), entrypoint);
+  }
+
+  /** The decision on `input`; never throws. Decisions of a pure policy are shared: do not modify them. */
   decide(input: PolicyInput): RevisedDecision {
     if (input === undefined) return this.deny('input rejected: no input');
     let resultSet: unknown;
+    let text: string;
     try {
-      resultSet = this.evaluate(input);
+      text = this.inputText(input);
+      const cached = this.cache?.get(text);
+      if (cached !== undefined) return cached;
+      resultSet = this.run(text, this.entrypoint);
     } catch (err) {
       return this.deny(err instanceof PolicyEvaluationError ? err.reason : sanitizeEvaluationError(err));
     }
@@ -191,7 +221,8 @@ export class PolicyEngine implements PolicyDecider {
     if (resultSet.length !== 1) return this.deny('decision has more than one result');
     const parsed = parseDecision((resultSet[0] as { result?: unknown } | null)?.result);
     if (typeof parsed === 'string') return this.deny(`malformed decision: ${parsed}`);
-    return { ...parsed, revision: this.revision };
+    const decision: RevisedDecision = { ...parsed, revision: this.revision };
+    return this.cache === undefined ? decision : this.cache.keep(text, decision);
   }
 
   private deny(reason: string): RevisedDecision {

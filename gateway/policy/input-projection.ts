@@ -6,6 +6,7 @@
  * plan may read all of input) get the whole input.
  */
 import { INPUT_PATHS_SECTION } from './compiler/input-paths.js';
+import type { InputRecord } from './compiler/input-paths.js';
 import { customSections } from './opa-loader.js';
 import type { CompiledWasm } from './opa-loader.js';
 
@@ -35,6 +36,12 @@ function isPathList(value: unknown): value is string[][] {
   return Array.isArray(value) && value.every((p) => Array.isArray(p) && p.length > 0 && p.every((k) => typeof k === 'string'));
 }
 
+function isInputRecord(value: unknown): value is InputRecord {
+  if (value === null || typeof value !== 'object') return false;
+  const record = value as Record<string, unknown>;
+  return Object.keys(record).length === 2 && isPathList(record.paths) && typeof record.pure === 'boolean';
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);
@@ -53,19 +60,23 @@ function projectWith(value: unknown, tree: PathTree): unknown {
 }
 
 export class InputProjection {
-  private constructor(private readonly tree: PathTree) {}
+  private constructor(
+    private readonly tree: PathTree,
+    /** The module's decisions depend on the projected input alone (see compiler/input-paths.ts). */
+    readonly pure: boolean,
+  ) {}
 
   /** The module's recorded input paths; undefined when it has none (the whole input is passed). */
   static of(module: CompiledWasm): InputProjection | undefined {
     const [section, ...more] = customSections(module, INPUT_PATHS_SECTION);
     if (section === undefined || more.length > 0) return undefined;
-    let paths: unknown;
+    let record: unknown;
     try {
-      paths = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(section));
+      record = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(section));
     } catch {
       return undefined;
     }
-    return isPathList(paths) ? new InputProjection(treeOf(paths)) : undefined;
+    return isInputRecord(record) ? new InputProjection(treeOf(record.paths), record.pure) : undefined;
   }
 
   /** A new document with only the readable subtrees of `input` (values are shared, never copied or changed). */

@@ -6,12 +6,18 @@
  * Object properties whose value is undefined are treated as absent.
  */
 
-export type SerialisedInput = { ok: true; bytes: ArrayBuffer } | { ok: false; reason: string };
+export type SerialisedInput = { ok: true; text: string } | { ok: false; reason: string };
 
 /** Deeper documents (and cycles, which never end) are refused. */
 const MAX_DEPTH = 128;
 
 const encoder = new TextEncoder();
+
+/** UTF-8 bytes of serialised input, in a buffer of their own (the loader copies the whole buffer). */
+export function inputBytes(text: string): ArrayBuffer {
+  const bytes = encoder.encode(text);
+  return bytes.buffer.byteLength === bytes.byteLength ? bytes.buffer : bytes.slice().buffer;
+}
 
 /** Why `value` is not plain JSON data, or undefined when it is. A walk, then a plain JSON.stringify, is faster than a replacer. */
 function notJson(value: unknown, depth: number, inArray: boolean): string | undefined {
@@ -50,6 +56,5 @@ export function serialiseInput(input: unknown): SerialisedInput {
   if (input === undefined) return { ok: false, reason: 'not JSON-serialisable (no value)' };
   const reason = notJson(input, 0, false);
   if (reason !== undefined) return { ok: false, reason: `not JSON-serialisable (${reason})` };
-  const bytes = encoder.encode(JSON.stringify(input));
-  return { ok: true, bytes: bytes.buffer.byteLength === bytes.byteLength ? bytes.buffer : bytes.slice().buffer };
+  return { ok: true, text: JSON.stringify(input) };
 }

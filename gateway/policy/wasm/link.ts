@@ -14,7 +14,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { Plan } from '../compiler/ir.js';
-import { INPUT_PATHS_SECTION, inputPaths } from '../compiler/input-paths.js';
+import { INPUT_PATHS_SECTION, inputRecord } from '../compiler/input-paths.js';
 
 const PLAN_ADDR_SENTINEL = 0x504c4e41;
 const PLAN_LEN_SENTINEL = 0x504c4e4c;
@@ -74,14 +74,14 @@ function readHeapBase(bytes: Uint8Array): number {
 
 /**
  * Links `plan` into the runtime; the result loads with @open-policy-agent/opa-wasm.
- * A custom section records which input paths the plan can read (see input-paths.ts),
- * unless it may read all of input.
+ * A custom section records which input paths the plan can read and whether it is
+ * pure (see input-paths.ts), unless it may read all of input.
  */
 export function emitModule(plan: Plan): Uint8Array {
   const runtime = loadRuntime();
   const linked = linkPlanJson(runtime.bytes, runtime.heapBase, new TextEncoder().encode(JSON.stringify(plan)));
-  const paths = inputPaths(plan);
-  return paths === null ? linked : appendCustomSection(linked, INPUT_PATHS_SECTION, new TextEncoder().encode(JSON.stringify(paths)));
+  const record = inputRecord(plan);
+  return record === null ? linked : appendCustomSection(linked, INPUT_PATHS_SECTION, new TextEncoder().encode(JSON.stringify(record)));
 }
 
 /** `module` with a custom section appended (valid at the end of any module; engines ignore unknown ones). */
