@@ -79,3 +79,13 @@ t.test('failures are never kept', async (t) => {
   t.equal(engine.decide(input('demo', 'x')).allow, true);
   t.equal(engine.cachedDecisions, 1);
 });
+
+t.test('every part of a kept decision is read-only', async (t) => {
+  const engine = engineFor(
+    'decision := {"allow": true, "reasons": [], "hold": {"approvers": ["a"], "timeout_s": 5}, "rate": {"bucket": "b", "capacity": 1, "refill_per_s": 1}, "redact": ["secrets"]} if input.agent.name',
+  );
+  const decision = engine.decide(input('demo', 'a'));
+  t.equal(engine.cachedDecisions, 1);
+  for (const part of [decision, decision.hold, decision.hold?.approvers, decision.rate, decision.redact]) t.ok(Object.isFrozen(part));
+  t.throws(() => (decision.redact as string[]).push('x'), TypeError);
+});
