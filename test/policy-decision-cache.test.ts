@@ -89,3 +89,15 @@ t.test('every part of a kept decision is read-only', async (t) => {
   for (const part of [decision, decision.hold, decision.hold?.approvers, decision.rate, decision.redact]) t.ok(Object.isFrozen(part));
   t.throws(() => (decision.redact as string[]).push('x'), TypeError);
 });
+
+t.test('changing the data object handed to the engine changes nothing it decides', async (t) => {
+  const data = { allowed: ['demo'] };
+  const engine = engineFor(
+    'decision := {"allow": input.agent.name in data.allowed, "reasons": []}\ndecision := {"allow": false, "reasons": ["x"]} if input.message.tool == "conflict"',
+    { data },
+  );
+  t.equal(engine.decide(input('demo', 'a')).allow, true);
+  data.allowed = [];
+  t.equal(engine.decide(input('demo', 'conflict')).allow, false, 'a failed evaluation: the next one starts from a fresh instance');
+  t.equal(engine.decide(input('demo', 'b')).allow, true, 'which still has the data as it was handed over');
+});

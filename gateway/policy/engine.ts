@@ -136,7 +136,12 @@ export class PolicyEngine implements PolicyDecider {
       throw new PolicyLoadError(`memory bounds must satisfy 1 <= initial <= maximum (module needs ${required} pages)`);
     }
     this.builtins = { ...policyBuiltins(), ...options.builtins };
-    this.data = options.data ?? {};
+    // A copy: the data must stay what it was when decisions were kept, whatever the caller does with its own.
+    try {
+      this.data = structuredClone(options.data ?? {});
+    } catch {
+      throw new PolicyLoadError('policy data is not plain JSON');
+    }
     this.onFailure = options.onFailure ?? logFailureToStderr;
     try {
       this.module = compileWasm(wasm);
