@@ -42,7 +42,7 @@ export class DecisionCache {
 
   /** Keeps `decision` (frozen: every caller shares it) and returns it. */
   keep(inputText: string, decision: RevisedDecision): RevisedDecision {
-    if (inputText.length > MAX_KEY_CHARS || this.maxEntries <= 0) return decision;
+    if (inputText.length > MAX_KEY_CHARS) return decision;
     this.entries.set(inputText, frozen(decision));
     if (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next();

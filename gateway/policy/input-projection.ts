@@ -8,6 +8,7 @@
 import { INPUT_PATHS_SECTION } from './compiler/input-paths.js';
 import type { InputRecord } from './compiler/input-paths.js';
 import { customSections } from './opa-loader.js';
+import { isPlainObject } from './strict-json.js';
 import type { CompiledWasm } from './opa-loader.js';
 
 /** Keys to keep below one level; `true` keeps the whole value there. */
@@ -40,12 +41,6 @@ function isInputRecord(value: unknown): value is InputRecord {
   if (value === null || typeof value !== 'object') return false;
   const record = value as Record<string, unknown>;
   return Object.keys(record).length === 2 && isPathList(record.paths) && typeof record.pure === 'boolean';
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
-  const proto = Object.getPrototypeOf(value);
-  return proto === Object.prototype || proto === null;
 }
 
 function projectWith(value: unknown, tree: PathTree): unknown {

@@ -19,6 +19,13 @@ export function inputBytes(text: string): ArrayBuffer {
   return bytes.buffer.byteLength === bytes.byteLength ? bytes.buffer : bytes.slice().buffer;
 }
 
+/** An object made by an object literal or JSON.parse (not an array, a Date, a Map, a class instance...). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
 /** Why `value` is not plain JSON data, or undefined when it is. A walk, then a plain JSON.stringify, is faster than a replacer. */
 function notJson(value: unknown, depth: number, inArray: boolean): string | undefined {
   switch (typeof value) {
@@ -39,8 +46,7 @@ function notJson(value: unknown, depth: number, inArray: boolean): string | unde
         }
         return undefined;
       }
-      const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) return 'non-plain object';
+      if (!isPlainObject(value)) return 'non-plain object';
       for (const key in value) {
         const reason = notJson((value as Record<string, unknown>)[key], depth + 1, false);
         if (reason !== undefined) return reason;

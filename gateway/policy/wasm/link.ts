@@ -85,7 +85,7 @@ export function emitModule(plan: Plan): Uint8Array {
 }
 
 /** `module` with a custom section appended (valid at the end of any module; engines ignore unknown ones). */
-export function appendCustomSection(module: Uint8Array, name: string, payload: Uint8Array): Uint8Array {
+function appendCustomSection(module: Uint8Array, name: string, payload: Uint8Array): Uint8Array {
   const nameBytes = new TextEncoder().encode(name);
   const body = Uint8Array.from([...u32(nameBytes.length), ...nameBytes, ...payload]);
   const out = new Uint8Array(module.length + 1 + u32(body.length).length + body.length);
