@@ -47,7 +47,7 @@ function walkObject(value: Record<string, unknown>, path: (string | number)[], p
   let changed = false;
   for (const entry of entries) {
     const [key, item] = entry;
-    const kind = sensitiveKeyKind(key);
+    const kind = sensitiveKeyKind(key, item);
     let masked: unknown;
     if (kind !== undefined && typeof item === 'string' && item !== '') {
       found[kind] = (found[kind] ?? 0) + 1;

@@ -4,7 +4,7 @@
  * policy-named JSON paths replaced whole. Returns what was found, by detector.
  */
 import { sensitiveKeyKind } from './detectors.js';
-import { redactionMarker, sanitizeString, type Findings, type SanitizeOptions } from './text.js';
+import { redactionMarker, sanitizeString, secretKindsIn, type Findings, type SanitizeOptions } from './text.js';
 import { compileRedactList, type RedactPlan } from './redact-list.js';
 
 export interface RedactJsonOptions extends SanitizeOptions {
@@ -65,7 +65,7 @@ function walk(value: unknown, path: readonly (string | number)[], w: Walk): unkn
     const entries: [string, unknown][] = [];
     for (const [key, item] of Object.entries(object)) {
       const safeKey = sanitizeString(key, w.findings, { ...w.options, maxLength: KEY_MAX_LENGTH });
-      const kind = sensitiveKeyKind(key);
+      const kind = sensitiveKeyKind(key, item);
       if (kind !== undefined && item !== null && item !== undefined && item !== '') {
         w.findings[kind] = (w.findings[kind] ?? 0) + 1;
         entries.push([safeKey, redactionMarker(kind)]);
@@ -92,4 +92,30 @@ export function redactJson(value: unknown, options: RedactJsonOptions = {}): Red
     seen: new WeakSet(),
   };
   return { value: walk(value, [], w), found: findings, unknown: plan.unknown };
+}
+
+function collectKinds(value: unknown, kinds: Set<string>): void {
+  if (typeof value === 'string') return secretKindsIn(value, kinds);
+  if (value === null || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    for (const item of value) collectKinds(item, kinds);
+    return;
+  }
+  for (const [key, item] of Object.entries(value)) {
+    secretKindsIn(key, kinds);
+    const kind = sensitiveKeyKind(key, item);
+    if (kind !== undefined && item !== null && item !== undefined && item !== '') kinds.add(kind);
+    else collectKinds(item, kinds);
+  }
+}
+
+/**
+ * The kinds of secret in a JSON value (a tool call's arguments), as redactJson
+ * would find them but with no length cap and no copy: every key and string,
+ * values under secret-named keys. Sorted, each once.
+ */
+export function secretKinds(value: unknown): string[] {
+  const kinds = new Set<string>();
+  collectKinds(value, kinds);
+  return [...kinds].sort();
 }

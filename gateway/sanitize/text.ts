@@ -1,8 +1,9 @@
 /**
  * Sanitizing one string: hostile characters neutralised, secrets replaced by
- * `[REDACTED:<kind>]`, length capped. Used for every log line and audit field.
+ * `[REDACTED:<kind>]`, length capped. Used for every log line and audit field;
+ * redactSecrets alone masks tool results and upstream errors.
  */
-import { SECRET_DETECTORS } from './detectors.js';
+import { findSecrets } from './find-secrets.js';
 
 /** Counts by detector kind of what was found and neutralised. */
 export type Findings = Record<string, number>;
@@ -26,8 +27,6 @@ const ZERO_WIDTH = /[\u00ad\u180e\u200b-\u200d\u2060\ufeff]/g;
 const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
 /** Any character one of the passes above acts on: most text has none, and skips them all. */
 const SPECIAL = /[\x00-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028\u2029\u202a-\u202e\u2060\u2066-\u2069\ufeff]/;
-const ANY_SECRET_HINT = new RegExp(SECRET_DETECTORS.filter((d) => !d.optIn).map((d) => d.hint.source).join('|'), 'i');
-
 export function redactionMarker(kind: string): string {
   return `[REDACTED:${kind}]`;
 }
@@ -46,25 +45,28 @@ function removeAll(text: string, pattern: RegExp, kind: string, findings: Findin
   return out;
 }
 
-/** Replaces every secret in `text`; when a detector has a `secret` group only that part is replaced. */
+/**
+ * Replaces every secret in `text` by its marker: when a detector has a
+ * `secret` group only that part; when only a normalised or decoded view shows
+ * the secret, the original (encoded) stretch it came from.
+ */
 export function redactSecrets(text: string, findings: Findings, optIn?: ReadonlySet<string>): string {
-  if (!ANY_SECRET_HINT.test(text) && !(optIn && optIn.size > 0)) return text;
-  let out = text;
-  for (const detector of SECRET_DETECTORS) {
-    if (detector.optIn && !optIn?.has(detector.kind)) continue;
-    if (!detector.hint.test(out)) continue;
-    out = out.replace(detector.pattern, (match: string, ...rest: unknown[]) => {
-      if (detector.accept && !detector.accept(match)) return match;
-      count(findings, detector.kind);
-      const groups = rest[rest.length - 1] as Record<string, string | undefined> | undefined;
-      const secret = typeof groups === 'object' ? groups?.secret : undefined;
-      if (!secret) return redactionMarker(detector.kind);
-      // Secret groups sit at (or next to) the end of their pattern, so the last occurrence is the group.
-      const at = match.lastIndexOf(secret);
-      return match.slice(0, at) + redactionMarker(detector.kind) + match.slice(at + secret.length);
-    });
+  const hits = findSecrets(text, optIn);
+  if (hits.length === 0) return text;
+  const parts: string[] = [];
+  let at = 0;
+  for (const hit of hits) {
+    parts.push(text.slice(at, hit.start), redactionMarker(hit.kind));
+    count(findings, hit.kind);
+    at = hit.end;
   }
-  return out;
+  parts.push(text.slice(at));
+  return parts.join('');
+}
+
+/** The kinds of secret in `text` (default detectors only), without building a redacted copy. */
+export function secretKindsIn(text: string, into: Set<string>): void {
+  for (const hit of findSecrets(text)) into.add(hit.kind);
 }
 
 /** Control characters become visible `\uXXXX` text: nothing can start a new (forged) line. */
