@@ -17,8 +17,9 @@ grant_setting(grant, name) := grant[name] if {
 	grant[name]
 } else := setting(name)
 
-arguments := input.message.arguments if {
-	input.message.arguments
+# Bound, not tested: `false` is not an object and must not read as "no arguments".
+arguments := a if {
+	a := input.message.arguments
 } else := {}
 
 # Names of the arguments holding paths and URLs (rules: computed once per decision).
@@ -91,19 +92,37 @@ inside(prefix, root) := true if {
 }
 
 # The path with a trailing "/", for a prefix test that compares whole segments.
-# Accepted: absolute paths without control characters, backslashes or percent
-# signs (so no encoded traversal) and without ".." segments. A path already in
-# normal form costs one pattern match; others drop "." and empty segments.
+# A path in normal form (absolute; printable ASCII without backslashes or
+# percent signs, so no encoded traversal; no empty segment and none made only
+# of dots) costs one pattern match. Any other path is accepted only without
+# refused characters (path_characters) and without a segment of dots
+# (dot_segment), and with "." and empty segments dropped.
 path_prefix(path) := concat("", [path, "/"]) if {
 	regex.match(normal_path, path)
 } else := concat("", ["/", concat("/", [s | some s in segments; not s in {"", "."}]), "/"]) if {
-	regex.match(`^/[^\x00-\x1f\x7f\\%]*$`, path)
+	regex.match(path_characters, path)
+	not regex.match(dot_segment, path)
 	segments := split(path, "/")
-	not ".." in segments
 }
 
-# One or more "/segment" where a segment is neither "." nor "..".
-normal_path := `^(/([^/.\x00-\x1f\x7f\\%][^/\x00-\x1f\x7f\\%]*|\.[^/.\x00-\x1f\x7f\\%][^/\x00-\x1f\x7f\\%]*|\.\.[^/\x00-\x1f\x7f\\%]+))+$`
+# One or more "/segment" where a segment has a character other than a dot.
+normal_path := `^(/\.*[\x20-\x24\x26-\x2d\x30-\x5b\x5d-\x7e][\x20-\x24\x26-\x2e\x30-\x5b\x5d-\x7e]*)+$`
+
+# Absolute, without: control characters (C0 and C1), `%`, backslashes; format
+# characters (zero-width, bidi controls, soft hyphen, BOM, tags...), other
+# invisible ones (Default_Ignorable_Code_Point: variation selectors, Hangul
+# fillers...), line and paragraph separators and every space but U+0020; and
+# characters NFKC turns into "/", "\" or "%" (U+FF0F, U+2100 "a/c", U+FF3C,
+# U+FE68, U+FF05, U+FE6A), which a server that normalises would read as such.
+# Code points are listed explicitly: RE2 and Go agree on them whatever their
+# Unicode version.
+path_characters := `^/[^\x00-\x1f\x25\x5c\x7f-\x{a0}\x{ad}\x{34f}\x{600}-\x{605}\x{61c}\x{6dd}\x{70f}\x{890}-\x{891}\x{8e2}\x{115f}-\x{1160}\x{1680}\x{17b4}-\x{17b5}\x{180b}-\x{180f}\x{2000}-\x{200f}\x{2028}-\x{202f}\x{205f}-\x{206f}\x{2100}-\x{2101}\x{2105}-\x{2106}\x{3000}\x{3164}\x{fe00}-\x{fe0f}\x{fe68}\x{fe6a}\x{feff}\x{ff05}\x{ff0f}\x{ff3c}\x{ffa0}\x{fff0}-\x{fffb}\x{110bd}\x{110cd}\x{13430}-\x{1343f}\x{1bca0}-\x{1bca3}\x{1d173}-\x{1d17a}\x{e0000}-\x{e0fff}]*$`
+
+# A segment made only of dots other than ".": ".." and also "..." or "...."
+# (naive "../" stripping turns "....//" into "../"), counting as dots the
+# characters NFKC turns into dots (U+2024-2026 leaders and ellipsis, U+FE19,
+# U+FE30, U+FE52, U+FF0E), so a lookalike ".." is traversal.
+dot_segment := `(^|/)(\.\.+|\.*[\x{2024}-\x{2026}\x{fe19}\x{fe30}\x{fe52}\x{ff0e}][.\x{2024}-\x{2026}\x{fe19}\x{fe30}\x{fe52}\x{ff0e}]*)(/|$)`
 
 # ---------------------------------------------------------------- URLs
 

@@ -43,6 +43,69 @@ test_traversal_is_denied if {
 	read("/tmp/portcullis-sandbox/a\\..\\..\\etc").allow == false
 }
 
+test_segments_of_only_dots_are_traversal if {
+	# Naive "../" stripping turns "....//" into "../".
+	d := read("/tmp/portcullis-sandbox/....//....//etc/passwd")
+	d.allow == false
+	"argument 'path' is outside the granted roots" in d.reasons
+	read("/tmp/portcullis-sandbox/...").allow == false
+	read("/tmp/portcullis-sandbox/..../etc").allow == false
+	read("/tmp/portcullis-sandbox/a/.../b").allow == false
+	read("/tmp/portcullis-sandbox/..a/b...c/.d").allow == true
+}
+
+test_lookalike_dots_are_dots if {
+	# Characters NFKC turns into dots: fullwidth, one/two dot leaders, ellipsis, small and vertical forms.
+	read("/tmp/portcullis-sandbox/\uff0e\uff0e/\uff0e\uff0e/etc/passwd").allow == false
+	read("/tmp/portcullis-sandbox/\u2024\u2024/etc").allow == false
+	read("/tmp/portcullis-sandbox/\u2025/etc").allow == false
+	read("/tmp/portcullis-sandbox/\u2026/etc").allow == false
+	read("/tmp/portcullis-sandbox/\ufe52\ufe52/etc").allow == false
+	read("/tmp/portcullis-sandbox/\ufe19").allow == false
+	read("/tmp/portcullis-sandbox/\ufe30").allow == false
+	read("/tmp/portcullis-sandbox/.\uff0e/etc").allow == false
+	read("/tmp/portcullis-sandbox/\uff0e").allow == false
+}
+
+test_lookalike_dots_inside_names_are_allowed if {
+	read("/tmp/portcullis-sandbox/a\uff0etxt").allow == true
+	read("/tmp/portcullis-sandbox/\u2025a").allow == true
+	read("/tmp/portcullis-sandbox/\u00e9t\u00e9/\u65e5\u672c.txt").allow == true
+	read("/tmp/portcullis-sandbox/a b.txt").allow == true
+}
+
+test_control_format_and_separator_characters_are_denied if {
+	read("/tmp/portcullis-sandbox/a\u0085b").allow == false # C1 control (NEL)
+	read("/tmp/portcullis-sandbox/a\u009bb").allow == false
+	read("/tmp/portcullis-sandbox/a\u2028b").allow == false # line separator
+	read("/tmp/portcullis-sandbox/a\u2029b").allow == false # paragraph separator
+	read("/tmp/portcullis-sandbox/.\u200b./etc").allow == false # zero-width space inside ".."
+	read("/tmp/portcullis-sandbox/.\u200d./etc").allow == false # zero-width joiner
+	read("/tmp/portcullis-sandbox/\ufeff../etc").allow == false # BOM
+	read("/tmp/portcullis-sandbox/a\u202eb").allow == false # right-to-left override
+	read("/tmp/portcullis-sandbox/a\u2066b").allow == false # bidi isolate
+	read("/tmp/portcullis-sandbox/a\u00adb").allow == false # soft hyphen
+	read("/tmp/portcullis-sandbox/.\u034f./etc").allow == false # combining grapheme joiner (invisible)
+	read("/tmp/portcullis-sandbox/a\ufe0fb").allow == false # variation selector (invisible)
+}
+
+test_non_ascii_spaces_are_denied if {
+	read("/tmp/portcullis-sandbox/a\u00a0b").allow == false
+	read("/tmp/portcullis-sandbox/a\u2009b").allow == false
+	read("/tmp/portcullis-sandbox/a\u3000b").allow == false
+	read("/tmp/portcullis-sandbox/a\u1680b").allow == false
+}
+
+test_lookalike_slashes_backslashes_and_percent_signs_are_denied if {
+	# NFKC turns them into "/", "\\" or "%": a new segment or an escape after normalisation.
+	read("/tmp/portcullis-sandbox/..\uff0fetc").allow == false
+	read("/tmp/portcullis-sandbox/a\u2100b").allow == false # "a/c"
+	read("/tmp/portcullis-sandbox/..\uff3cetc").allow == false
+	read("/tmp/portcullis-sandbox/..\ufe68etc").allow == false
+	read("/tmp/portcullis-sandbox/\uff052e\uff052e").allow == false
+	read("/tmp/portcullis-sandbox/\ufe6a2e").allow == false
+}
+
 test_nul_relative_and_home_paths_are_denied if {
 	read("/tmp/portcullis-sandbox/a.txt\u0000.png").allow == false
 	read("notes/a.txt").allow == false
@@ -65,6 +128,12 @@ test_non_string_path_arguments_are_denied if {
 	d := decide(call("demo", "filesystem", "read_text_file", {"path": {"nested": "/tmp/portcullis-sandbox/a"}}))
 	d.allow == false
 	"argument 'path' must be a string or a list of strings" in d.reasons
+}
+
+test_arguments_that_are_false_are_not_an_empty_object if {
+	d := decide(call("demo", "filesystem", "read_text_file", false))
+	d.allow == false
+	"arguments must be an object" in d.reasons
 }
 
 test_grant_roots_narrow_the_server_roots if {

@@ -148,6 +148,35 @@ objections contains "prompt not granted to this agent" if {
 	not prompt_granted
 }
 
+# The names checked against grants must be strings, and the methods that name
+# something must name it: a number, list, object or `false` would pass a "*"
+# grant or skip the grant check as if absent.
+objections contains "tool name must be a string" if not_string(input.message.tool)
+
+objections contains "tool name must be a string" if {
+	tool_call
+	not input.message.tool
+}
+
+objections contains "prompt name must be a string" if not_string(input.message.prompt)
+
+objections contains "prompt name must be a string" if {
+	request
+	input.message.method == "prompts/get"
+	not input.message.prompt
+}
+
+objections contains "resource uri must be a string" if not_string(input.message.uri)
+
+objections contains "resource uri must be a string" if {
+	request
+	input.message.method in {"resources/read", "resources/subscribe", "resources/unsubscribe"}
+	not input.message.uri
+}
+
+# Defined (and true) for a present value that is not a string; undefined when absent.
+not_string(value) if not is_string(value)
+
 # Findings of the gateway's tool-definition inspection (detector names).
 objections contains concat("", ["tool definition flagged: ", flag]) if {
 	tool_call

@@ -174,6 +174,63 @@ test_prompt_grants if {
 	"prompt not granted to this agent" in d.reasons
 }
 
+# Names the policy checks against grants must be strings: a number, list,
+# object or false must not pass a "*" grant or skip the check as "absent".
+resource_read(uri) := message("demo", {"direction": "request", "kind": "request", "method": "resources/read", "server": "everything", "uri": uri})
+
+prompt_get(name) := message("demo", {"direction": "request", "kind": "request", "method": "prompts/get", "server": "everything", "prompt": name})
+
+test_resource_uri_must_be_a_string if {
+	every uri in [5, ["demo://resource/static/document/architecture.md"], {"u": "x"}, false, null, true] {
+		d := decide(resource_read(uri))
+		d.allow == false
+		"resource uri must be a string" in d.reasons
+	}
+}
+
+test_resource_methods_need_a_uri if {
+	every method in ["resources/read", "resources/subscribe", "resources/unsubscribe"] {
+		d := decide(request("demo", "everything", method))
+		d.allow == false
+		"resource uri must be a string" in d.reasons
+	}
+}
+
+test_prompt_name_must_be_a_string if {
+	every name in [5, ["simple-prompt"], {"n": "simple-prompt"}, false, null] {
+		d := decide(prompt_get(name))
+		d.allow == false
+		"prompt name must be a string" in d.reasons
+	}
+}
+
+test_prompts_get_needs_a_name if {
+	d := decide(request("demo", "everything", "prompts/get"))
+	d.allow == false
+	"prompt name must be a string" in d.reasons
+}
+
+test_tool_name_must_be_a_string if {
+	every tool in [5, ["echo"], {"t": "echo"}, false, null] {
+		d := decide(call("demo", "everything", tool, {"message": "hi"}))
+		d.allow == false
+		"tool name must be a string" in d.reasons
+		decide(listing("demo", "everything", tool)).allow == false
+	}
+}
+
+test_tools_call_needs_a_name if {
+	d := decide(request("demo", "everything", "tools/call"))
+	d.allow == false
+	"tool name must be a string" in d.reasons
+}
+
+test_string_names_still_pass if {
+	decide(resource_read("demo://resource/static/document/architecture.md")).allow == true
+	decide(prompt_get("simple-prompt")).allow == true
+	decide(call("demo", "everything", "echo", {"message": "hi"})).allow == true
+}
+
 # ---------------------------------------------------------------- responses
 
 test_responses_are_allowed_and_redacted if {
@@ -214,4 +271,33 @@ test_every_rate_class_used_exists if {
 			data.capabilities.rate_classes[object.get(tool, "rate_class", "standard")]
 		}
 	}
+}
+
+# ---------------------------------------------------------------- secrets the gateway found
+
+# input.message.secrets: detector names from the gateway's detector library,
+# which sees through encodings the patterns in data.json cannot (here: a PEM
+# key, base64-encoded, that no pattern matches).
+found_secrets(tool, args, found) := message("demo", {
+	"direction": "request", "kind": "request", "method": "tools/call",
+	"server": "everything", "tool": tool, "arguments": args, "secrets": found,
+})
+
+encoded_key := {"prompt": "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t", "maxTokens": 10}
+
+test_secrets_the_gateway_found_stop_outbound_tools if {
+	d := decide(found_secrets("trigger-sampling-request", encoded_key, ["pem-private-key"]))
+	d.allow == false
+	d.reasons == ["arguments carry a secret to an outbound tool"]
+	decide(found_secrets("gzip-file-as-resource", {"name": "a", "data": "https://a.example.com/x"}, ["generic-credential", "jwt"])).allow == false
+}
+
+test_secrets_the_gateway_found_do_not_stop_other_tools if {
+	decide(found_secrets("echo", {"message": "x"}, ["generic-credential"])).allow == true
+}
+
+test_outbound_tools_pass_when_the_gateway_found_none if {
+	decide(found_secrets("trigger-sampling-request", encoded_key, [])).allow == true
+	decide(found_secrets("trigger-sampling-request", encoded_key, [7])).allow == true
+	decide(call("demo", "everything", "trigger-sampling-request", encoded_key)).allow == true
 }

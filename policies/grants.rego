@@ -52,9 +52,12 @@ prompt_granted if {
 	matches_any(grant.prompts, input.message.prompt)
 }
 
-# Exact names and "*" are decided without a pattern match; other patterns by
+# Only a string matches (a number or a list must not pass a "*" grant). Exact
+# names and "*" are decided without a pattern match; other patterns by
 # glob.match without delimiters (`*` matches any characters).
-matches_any(patterns, name) := true if {
+matches_any(patterns, name) := false if {
+	not is_string(name)
+} else := true if {
 	name in patterns
 } else := true if {
 	"*" in patterns

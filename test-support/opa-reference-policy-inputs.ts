@@ -1,10 +1,13 @@
 /**
  * Seeded inputs for the default capability policy (policies/): known and
- * unknown agents, servers, tools and methods; hostile paths (traversal, `%`
- * encodings, NUL, backslashes) and URLs (every way of writing loopback,
- * private and metadata addresses, userinfo tricks, ports); secrets for
- * outbound tools; flagged tool definitions; malformed arguments. Shapes follow
- * gateway/policy/decision.ts and policies/*_test.rego.
+ * unknown agents, servers, tools and methods; tool, prompt and resource names
+ * that are not strings or missing; hostile paths (traversal, `%` encodings,
+ * NUL, backslashes, dot-only segments, lookalike dots, slashes and percent
+ * signs, invisible, control and separator characters) and URLs (every way of
+ * writing loopback, private and metadata addresses, userinfo tricks, ports);
+ * secrets for outbound tools (in the arguments, and as the detector names the
+ * gateway reports in message.secrets); flagged tool definitions; malformed arguments.
+ * Shapes follow gateway/policy/decision.ts and policies/*_test.rego.
  */
 import type { Random } from './opa-reference-random.js';
 
@@ -27,6 +30,7 @@ const TOOLS: Record<string, string[]> = {
   ],
 };
 const OTHER_TOOLS = ['exec', 'read_*', '', 'ECHO'];
+const OUTBOUND_TOOLS = new Set(['gzip-file-as-resource', 'trigger-sampling-request', 'trigger-sampling-request-async']);
 const PATH_ARGUMENTS = ['path', 'paths', 'source', 'destination'];
 
 const PATHS = [
@@ -38,8 +42,21 @@ const PATHS = [
   '//tmp/portcullis-sandbox/a', '/opt/portcullis/var/sandbox/report.md', '/work/main/var/sandbox', '/work/main/var/sandboxx/a',
   '/work/main/xvar/sandbox/a', '/var/sandbox/a', '/var/sandbox/../../etc/passwd', '/a/var/sandbox/b/../../../etc', '/etc/passwd',
   '/', '', 'notes/a.txt', '~/secrets', './tmp/portcullis-sandbox/a', '/tmp/portcullis-sandbox/a\u007f', '/TMP/portcullis-sandbox/a',
+  // Dot-only segments, lookalike dots (NFKC makes them dots), invisible, control, separator and lookalike characters.
+  '/tmp/portcullis-sandbox/....//....//etc/passwd', '/tmp/portcullis-sandbox/..../etc', '/tmp/portcullis-sandbox/a/.../b',
+  '/tmp/portcullis-sandbox/\uff0e\uff0e/etc/passwd', '/tmp/portcullis-sandbox/\u2024\u2024/etc', '/tmp/portcullis-sandbox/\u2025/etc',
+  '/tmp/portcullis-sandbox/\u2026', '/tmp/portcullis-sandbox/\ufe52\ufe52/x', '/tmp/portcullis-sandbox/\ufe19', '/tmp/portcullis-sandbox/.\uff0e/x',
+  '/tmp/portcullis-sandbox/a\uff0etxt', '/tmp/portcullis-sandbox/\u2025a', '/tmp/portcullis-sandbox/.\u200b./etc', '/tmp/portcullis-sandbox/.\u200d./etc',
+  '/tmp/portcullis-sandbox/\ufeff../etc', '/tmp/portcullis-sandbox/a\u0085b', '/tmp/portcullis-sandbox/a\u009f', '/tmp/portcullis-sandbox/a\u2028b',
+  '/tmp/portcullis-sandbox/a\u2029b', '/tmp/portcullis-sandbox/a\u202eb', '/tmp/portcullis-sandbox/a\u2066b', '/tmp/portcullis-sandbox/a\u00adb',
+  '/tmp/portcullis-sandbox/a\u00a0b', '/tmp/portcullis-sandbox/a\u3000b', '/tmp/portcullis-sandbox/a b', '/tmp/portcullis-sandbox/a\ufe0fb',
+  '/tmp/portcullis-sandbox/a\u{e0041}b', '/tmp/portcullis-sandbox/a\u{1f600}b', '/tmp/portcullis-sandbox/..\uff0fetc', '/tmp/portcullis-sandbox/a\u2100b',
+  '/tmp/portcullis-sandbox/..\uff3cetc', '/tmp/portcullis-sandbox/\uff052e', '/tmp/portcullis-sandbox/\u2215etc', '/work/main/var/sandbox/\u2025/x',
 ];
-const PATH_SEGMENTS = ['tmp', 'portcullis-sandbox', 'var', 'sandbox', 'work', 'etc', 'passwd', '..', '.', '', '%2e%2e', '..%2f', 'a.txt', '.x', 'x\\y', '\u0000'];
+const PATH_SEGMENTS = [
+  'tmp', 'portcullis-sandbox', 'var', 'sandbox', 'work', 'etc', 'passwd', '..', '.', '', '%2e%2e', '..%2f', 'a.txt', '.x', 'x\\y', '\u0000',
+  '...', '....', '\uff0e\uff0e', '\u2025', '.\u2024', '\uff0e', '.\u200b.', 'a\u0085', 'a\u2028', '\u00a0', '\u00e9t\u00e9', 'a\uff0eb',
+];
 
 const SCHEMES = ['https', 'https', 'https', 'http', 'HTTPS', 'file', 'ftp', '', 'h-t+p.s', '1https'];
 const HOSTS = [
@@ -104,11 +121,28 @@ function toolArguments(r: Random, server: string, tool: string): unknown {
     }
     if (tool === 'echo') args.message = 'hi';
   }
-  if (r.chance(0.25)) {
+  // Secrets matter most in the arguments of tools that send data out.
+  if (r.chance(OUTBOUND_TOOLS.has(tool) ? 0.6 : 0.25)) {
     const secret = r.pick(SECRETS);
     args[secret.key] = secret.value;
   }
   return args;
+}
+
+/** Values of the wrong type for a name the policy checks against grants (a "*" grant must not take them). */
+const NOT_STRINGS: unknown[] = [5, 1.5, ['echo'], { name: 'echo' }, false, true, null];
+
+/** `fields` with `name` set to `value`, or left out when `value` is ABSENT. */
+const ABSENT = Symbol('absent');
+function withField(fields: Record<string, unknown>, name: string, value: unknown): Record<string, unknown> {
+  return value === ABSENT ? fields : { ...fields, [name]: value };
+}
+
+/** input.message.secrets as the gateway sets it (detector names, absent when none), and shapes it never sends. */
+const FOUND_SECRETS: unknown[] = [['pem-private-key'], ['generic-credential', 'jwt'], ['url-password'], [], [7], 'jwt'];
+
+function foundSecrets(r: Random): { secrets?: unknown } {
+  return r.chance(0.3) ? { secrets: r.pick(FOUND_SECRETS) } : {};
 }
 
 function message(r: Random): Record<string, unknown> {
@@ -117,15 +151,26 @@ function message(r: Random): Record<string, unknown> {
   const tool = r.chance(0.9) ? r.pick(tools) : r.pick(OTHER_TOOLS);
   const roll = r.next();
   if (roll < 0.55) {
-    return { direction: 'request', kind: 'request', method: 'tools/call', server, tool, arguments: toolArguments(r, server, tool) };
+    const name = r.chance(0.05) ? r.pick([...NOT_STRINGS, ABSENT]) : tool;
+    const call = { direction: 'request', kind: 'request', method: 'tools/call', server, arguments: toolArguments(r, server, tool), ...foundSecrets(r) };
+    return withField(call, 'tool', name);
   }
-  if (roll < 0.65) return { direction: 'request', kind: 'request', method: 'tools/list', server, tool, listing: true };
+  if (roll < 0.65) {
+    const name = r.chance(0.1) ? r.pick(NOT_STRINGS) : tool;
+    return { direction: 'request', kind: 'request', method: 'tools/list', server, tool: name, listing: true };
+  }
   if (roll < 0.72) return { direction: 'response', kind: r.pick(['result', 'error', 'request']), method: r.pick(['tools/call', 'sampling/createMessage']), server, tool };
   if (roll < 0.77) {
-    const uri = r.pick(['demo://resource/static/document/architecture.md', 'file:///tmp/portcullis-sandbox/a', 'http://x/']);
-    return { direction: 'request', kind: 'request', method: 'resources/read', server, uri };
+    const uri = r.chance(0.7)
+      ? r.pick(['demo://resource/static/document/architecture.md', 'file:///tmp/portcullis-sandbox/a', 'http://x/'])
+      : r.pick([...NOT_STRINGS, ['file:///tmp/portcullis-sandbox/a'], ABSENT]);
+    const method = r.pick(['resources/read', 'resources/read', 'resources/subscribe', 'resources/unsubscribe']);
+    return withField({ direction: 'request', kind: 'request', method, server }, 'uri', uri);
   }
-  if (roll < 0.82) return { direction: 'request', kind: 'request', method: 'prompts/get', server, prompt: r.pick(['simple-prompt', 'complex-prompt', '']) };
+  if (roll < 0.82) {
+    const prompt = r.chance(0.7) ? r.pick(['simple-prompt', 'complex-prompt', '']) : r.pick([...NOT_STRINGS, ['simple-prompt'], ABSENT]);
+    return withField({ direction: 'request', kind: 'request', method: 'prompts/get', server }, 'prompt', prompt);
+  }
   const method = r.pick([...HOUSEKEEPING, ...SERVER_METHODS, ...OTHER_METHODS]);
   return { direction: 'request', kind: method.startsWith('notifications/') ? 'notification' : 'request', method, server };
 }

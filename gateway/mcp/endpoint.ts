@@ -181,7 +181,8 @@ export class McpHttp {
       receivedAt: performance.now(),
     };
     const token = (request.params?._meta as Params | undefined)?.progressToken;
-    if (typeof token === 'string' || typeof token === 'number') ctx.progressToken = token;
+    // A string or an integer, as MCP defines it (anything else is refused by the validate-params stage).
+    if (typeof token === 'string' || (typeof token === 'number' && Number.isSafeInteger(token))) ctx.progressToken = token;
     session.track(request.id, ctx);
     return runPipeline(this.stages, ctx);
   }

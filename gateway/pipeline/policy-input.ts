@@ -2,6 +2,7 @@
 import type { MessageInput, PolicyInput, ToolInput } from '../policy/decision.js';
 import type { Params } from '../mcp/jsonrpc.js';
 import type { MessageContext } from './context.js';
+import { secretKinds } from '../sanitize/json.js';
 
 /** The server named in policy input for messages the aggregated endpoint answers itself. */
 export const AGGREGATE_SERVER = '*';
@@ -29,6 +30,11 @@ export function policyInput(ctx: MessageContext, subject: Subject): PolicyInput 
     message.listing = true;
   } else if (ctx.message.method === 'tools/call' || ctx.message.method === 'prompts/get') {
     message.arguments = ctx.message.params?.arguments ?? {};
+    if (ctx.message.method === 'tools/call' && ctx.direction === 'request') {
+      // Cheap for ordinary arguments: the detectors' hints rule out most strings without running a pattern.
+      const secrets = secretKinds(message.arguments);
+      if (secrets.length > 0) message.secrets = secrets;
+    }
   } else if (ctx.direction === 'response' && ctx.message.params !== undefined) {
     message.arguments = ctx.message.params;
   }

@@ -4,6 +4,7 @@
  * the outcome on the way back (e.g. list filtering, response inspection).
  */
 import type { Stage } from './context.js';
+import { validateParamsStage } from './validate-params.js';
 import { routeStage } from './route.js';
 import { describeToolStage } from './describe-tool.js';
 import { pinToolsStage } from './pin-tools.js';
@@ -17,6 +18,7 @@ import { auditDecisionStage, auditStage } from './audit.js';
 import { forwardStage } from './forward.js';
 
 export const STAGES: readonly Stage[] = [
+  validateParamsStage, // an agent's request has its method's MCP params shape before anything reads them
   routeStage, // where does it go (validation of the JSON-RPC shape happened at the transport)
   describeToolStage, // which tool definition it calls
   auditStage, // audit trail must be writable; records denials and each call's outcome, counts requests

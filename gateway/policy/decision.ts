@@ -29,6 +29,13 @@ export interface MessageInput {
   tool?: string;
   /** tools/call arguments (requests) or the tool result (responses). */
   arguments?: unknown;
+  /**
+   * tools/call requests: the detector names (sorted, each once) of the secrets
+   * the gateway's detector library found in `arguments` after normalising them
+   * (percent-, base64- and hex-decoding, NFKC, invisible characters dropped).
+   * Absent when none was found.
+   */
+  secrets?: string[];
   result?: unknown;
   /** resources/read and friends. */
   uri?: string;
