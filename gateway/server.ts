@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
-import { AuditLog, createCheckpointSigner } from './audit/index.js';
+import { AuditLog, RefusalRecorder, createCheckpointSigner } from './audit/index.js';
 import { loadConfigFile, resolveConfigPath } from './config/load.js';
 import type { PortcullisConfig } from './config/sections.js';
 import { buildEdge } from './edge/app.js';
@@ -25,7 +25,8 @@ import { relayer } from './mcp/relay.js';
 import { ToolCatalog } from './mcp/tool-catalog.js';
 import type { Services } from './pipeline/context.js';
 import { STAGES } from './pipeline/stages.js';
-import { hasPki, initPki, issueAgent, pkiPaths } from './pki/store.js';
+import { configuredPki } from './pki/configured.js';
+import { ensureIdentityList, hasPki, initPki, issueAgent, pkiPaths } from './pki/store.js';
 import type { AgentFiles } from './pki/store.js';
 import type { PolicyDecider } from './policy/decision.js';
 import { PolicyReloader } from './policy/reload.js';
@@ -109,29 +110,23 @@ interface Tls {
   cert: string;
   ca: string;
   crlFile: string | undefined;
+  identitiesFile: string | undefined;
 }
 
 function tlsMaterial(config: PortcullisConfig): { tls: Tls; createdAgent?: RunningGateway['createdAgent'] } {
-  const { tls } = config;
-  const read = (p: string): string => readFileSync(resolveConfigPath(config, p), 'utf8');
-  if (tls.ca !== undefined || tls.cert !== undefined || tls.key !== undefined) {
-    if (tls.ca === undefined || tls.cert === undefined || tls.key === undefined) {
-      throw new Error('portcullis.yaml: tls.ca, tls.cert and tls.key must be given together');
-    }
-    return { tls: { key: read(tls.key), cert: read(tls.cert), ca: read(tls.ca), crlFile: tls.crl && resolveConfigPath(config, tls.crl) } };
-  }
-  const paths = pkiPaths(resolveConfigPath(config, tls.dir));
+  const pki = configuredPki(config);
   let createdAgent: RunningGateway['createdAgent'];
-  if (!hasPki(paths)) {
-    initPki(paths, tls.trust_domain);
-    createdAgent = { name: DEFAULT_AGENT, files: issueAgent(paths, tls.trust_domain, DEFAULT_AGENT) };
+  if (!pki.own) {
+    const paths = pkiPaths(resolveConfigPath(config, config.tls.dir));
+    if (!hasPki(paths)) {
+      initPki(paths, config.tls.trust_domain);
+      createdAgent = { name: DEFAULT_AGENT, files: issueAgent(paths, config.tls.trust_domain, DEFAULT_AGENT) };
+    }
   }
-  const material = {
-    key: readFileSync(paths.serverKey, 'utf8'),
-    cert: readFileSync(paths.serverCert, 'utf8'),
-    ca: readFileSync(paths.caCert, 'utf8'),
-    crlFile: tls.crl !== undefined ? resolveConfigPath(config, tls.crl) : paths.crl,
-  };
+  const read = (file: string): string => readFileSync(file, 'utf8');
+  const material = { key: read(pki.serverKey), cert: read(pki.serverCert), ca: read(pki.ca), crlFile: pki.crl, identitiesFile: pki.revokedIdentities };
+  // A PKI from before identity revocation has no list yet: start with an empty one (a list that is there must verify).
+  if (material.identitiesFile !== undefined) ensureIdentityList({ file: material.identitiesFile, keyPem: material.key, certPem: material.cert });
   return createdAgent === undefined ? { tls: material } : { tls: material, createdAgent };
 }
 
@@ -181,6 +176,11 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
   const enforcement = enforcementFromConfig(config, log);
   enforcement.reportTo(metrics);
   if (audit !== undefined) enforcement.auditTo(audit, log);
+  const refusals = new RefusalRecorder(
+    audit,
+    (reason) => metrics.refusal(reason),
+    () => log('error', 'audit record of a refusal not written'),
+  );
   const services: Services = {
     config,
     decider,
@@ -190,9 +190,10 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
     ...(audit === undefined ? {} : { audit }),
     metrics,
     log,
+    refusals,
     relay: relayer(STAGES, () => services),
   };
-  mcp = new McpHttp(STAGES, services, config.listen.sessions === 'stateless', config.listen.session_idle_timeout_ms);
+  mcp = new McpHttp(STAGES, services);
 
   const authenticate =
     config.listen.auth === 'mtls'
@@ -200,6 +201,13 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
       : jwtAuthenticator(
           new JwtAuthenticator(config.jwt, verificationKey(config.jwt, (p) => resolveConfigPath(config, p), tls.cert), config.tls.trust_domain, config.agents),
         );
+  // Client certificate serials matter on mTLS listeners only; identities and token ids on both.
+  const revocation = new RevocationList({
+    ...(config.listen.auth === 'mtls' && tls.crlFile !== undefined ? { crl: { file: tls.crlFile, caCertPem: tls.ca } } : {}),
+    ...(tls.identitiesFile === undefined ? {} : { identities: { file: tls.identitiesFile, signerCertPem: tls.cert } }),
+    onProblem: (message) => log('error', message),
+  });
+  revocation.watch();
   let app: FastifyInstance | undefined;
   let metricsServer: MetricsServer | undefined;
   const httpHandlers = mcp;
@@ -208,7 +216,9 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
     closing ??= (async () => {
       enforcement.close();
       httpHandlers.close();
+      refusals.close();
       await app?.close();
+      revocation.close();
       await metricsServer?.close();
       await upstreams.closeAll();
       reloader?.close();
@@ -223,8 +233,9 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
     app = await buildEdge({
       listen: config.listen,
       tls,
-      ...(config.listen.auth === 'mtls' ? { revocation: new RevocationList(tls.crlFile, tls.ca, (m) => log('error', m)) } : {}),
+      revocation,
       authenticate,
+      refusals,
       mcp: httpHandlers,
       knownServer: (name) => upstreams.get(name) !== undefined,
       readiness: () => ({ ready: upstreams.allReady(), policy: decider.revision, ...(reloader ? { policy_status: reloader.describe() } : {}), upstreams: upstreams.health() }),

@@ -9,15 +9,9 @@ import type { TLSSocket } from 'node:tls';
 import t from 'tap';
 import { Agent, request } from 'undici';
 import { ERRORS } from '../gateway/errors.js';
-import { connectClient, EVERYTHING, policyWithGrants, PROBE, startTestGateway } from './fixtures/gateway-harness.js';
+import { connectClient, EVERYTHING, policyWithGrants, PROBE, rawMcp, startTestGateway } from './fixtures/gateway-harness.js';
 
 const JSON_AND_SSE = 'application/json, text/event-stream';
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: any; // parsed JSON of whatever shape the gateway answered; the tests assert on it
-}
 
 t.test('bad input', async (t) => {
   const decider = await policyWithGrants(t, { demo: ['probe', 'broken'] });
@@ -38,19 +32,9 @@ t.test('bad input', async (t) => {
   const dispatcher = new Agent({ connect: { ca: g.ca, cert: demoTls.cert, key: demoTls.key } });
   t.teardown(() => dispatcher.close());
 
-  const post = async (path: string, body: string, headers: Record<string, string> = {}, agent = dispatcher): Promise<Answer> => {
-    const res = await request(`${url}${path}`, {
-      method: 'POST',
-      dispatcher: agent,
-      headers: { 'content-type': 'application/json', accept: JSON_AND_SSE, ...headers },
-      body,
-    });
-    const text = await res.body.text();
-    return { status: res.statusCode, headers: res.headers, body: text === '' ? undefined : JSON.parse(text) };
-  };
+  const { post, initialize: initializeRaw } = rawMcp(url, dispatcher);
   const initialize = async (path: string, protocolVersion: string, agent = dispatcher): Promise<string> => {
-    const init = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } };
-    const answer = await post(path, JSON.stringify(init), {}, agent);
+    const answer = await initializeRaw(path, protocolVersion, agent);
     t.equal(answer.status, 200, `initialize ${protocolVersion}`);
     return String(answer.headers['mcp-session-id']);
   };

@@ -56,7 +56,9 @@ t.test('certs and token commands, JWT listener', async (t) => {
   const issued = await cli(certs, ['issue', 'demo', '--days', '7', ...config]);
   t.match(issued.out, /issued spiffe:\/\/cli\.test\/agent\/demo/);
   t.equal(statSync(path.join(dir, 'certs/agents/demo-key.pem')).mode & 0o777, 0o600);
-  t.match((await cli(certs, ['revoke', 'demo', ...config])).out, /revoked serial [0-9a-f]+/);
+  await cli(certs, ['issue', 'retired', ...config]);
+  // Revoking an agent revokes its certificate and its identity (its tokens): identity-revocation.test.ts.
+  t.match((await cli(certs, ['revoke', 'retired', ...config])).out, /revoked serial [0-9a-f]+ .* and spiffe:\/\/cli\.test\/agent\/retired/);
   await t.rejects(cli(certs, ['frobnicate', ...config]), UsageError);
   await t.rejects(cli(token, ['issue', 'demo', '--ttl', '999999999', ...config]), /--ttl must be/);
 

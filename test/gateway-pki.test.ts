@@ -1,4 +1,4 @@
-/** The development PKI: files and modes, certificate contents, signed revocation lists. */
+/** The development PKI: files and modes, certificate contents, signed revocation lists (CRL and identity list). */
 import { X509Certificate } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -7,7 +7,9 @@ import path from 'node:path';
 import t from 'tap';
 import { createCa, normaliseSerial, serialOf } from '../gateway/pki/certs.js';
 import { buildCrl, CrlError, parseCrl } from '../gateway/pki/crl.js';
-import { initPki, issueAgent, pkiPaths, revoke } from '../gateway/pki/store.js';
+import { initPki, issueAgent, pkiPaths, readIdentityList, revoke, revokeIdentities } from '../gateway/pki/store.js';
+import { buildIdentityList, IdentityListError, parseIdentityList } from '../gateway/pki/identity-list.js';
+import { withTokenId } from '../gateway/identity/agent.js';
 import { RevocationList } from '../gateway/identity/revocation.js';
 
 t.test('certs init / issue / revoke', async (t) => {
@@ -34,10 +36,10 @@ t.test('certs init / issue / revoke', async (t) => {
   t.ok(client.verify(ca.publicKey));
   t.throws(() => issueAgent(paths, 'example.test', '../escape'), /invalid agent name/);
 
-  const revocations = new RevocationList(paths.crl, readFileSync(paths.caCert, 'utf8'));
+  const revocations = new RevocationList({ crl: { file: paths.crl, caCertPem: readFileSync(paths.caCert, 'utf8') } });
   const serial = serialOf(readFileSync(files.cert, 'utf8'));
   t.notOk(revocations.isRevoked(serial), 'fresh certificate not revoked');
-  t.equal(revoke(paths, 'agent-7'), serial, 'revoke by agent name');
+  t.equal(revoke(paths, 'agent-7').serial, serial, 'revoke by agent name');
   t.ok(revocations.isRevoked(serial.toUpperCase()), 'revocation seen without restart (any hex case)');
   revoke(paths, 'ABCDEF01');
   t.ok(revocations.isRevoked('abcdef01'), 'revoke by serial');
@@ -61,10 +63,47 @@ t.test('a CRL not signed by the CA is refused, and then nothing is trusted', asy
   const file = path.join(dir, 'crl.pem');
   writeFileSync(file, forged);
   const problems: string[] = [];
-  const list = new RevocationList(file, ca.certPem, (message) => problems.push(message));
+  const list = new RevocationList({ crl: { file, caCertPem: ca.certPem }, onProblem: (message) => problems.push(message) });
   t.ok(list.isRevoked('01'), 'fails closed');
   t.match(problems[0], /refusing all client certificates/);
   writeFileSync(file, buildCrl(ca.certPem, ca.keyPem, [{ serial: '0a', revokedAt: new Date() }]));
   t.ok(list.isRevoked(normaliseSerial('000A')), 'valid CRL takes over once fixed');
   t.notOk(list.isRevoked('0b'));
+});
+
+t.test('the identity revocation list: signed with the server key, refused when it does not verify', async (t) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-ids-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const paths = pkiPaths(dir);
+  initPki(paths, 'ids.test');
+  const list = { file: paths.revokedIdentities, keyPem: readFileSync(paths.serverKey, 'utf8'), certPem: readFileSync(paths.serverCert, 'utf8') };
+  t.same(readIdentityList(list), { identities: [], tokens: [] }, 'init writes an empty, signed list');
+
+  const problems: string[] = [];
+  const revocations = new RevocationList({ identities: { file: list.file, signerCertPem: list.certPem }, onProblem: (m) => problems.push(m) });
+  const demo = { id: 'spiffe://ids.test/agent/demo', name: 'demo', auth: 'jwt' as const, roles: [] };
+  t.equal(revocations.refusal(demo), undefined, 'nobody revoked yet');
+
+  revokeIdentities(list, { ids: [demo.id], jtis: ['token-1'] });
+  revokeIdentities(list, { ids: [demo.id] });
+  t.equal(readIdentityList(list).identities.length, 1, 'revoking twice keeps one entry');
+  revocations.refresh();
+  t.equal(revocations.refusal(demo), 'identity revoked');
+  t.equal(revocations.refusal(withTokenId({ ...demo, id: 'spiffe://ids.test/agent/other' }, 'token-1')), 'token revoked');
+  t.equal(revocations.refusal(withTokenId({ ...demo, id: 'spiffe://ids.test/agent/other' }, 'token-2')), undefined, 'another token is not');
+
+  // Anyone without the server key: an edited list does not verify, and then every identity is refused.
+  const edited = readFileSync(list.file, 'utf8').replace(demo.id, 'spiffe://ids.test/agent/nobody');
+  writeFileSync(list.file, edited);
+  t.throws(() => parseIdentityList(edited, list.certPem), IdentityListError);
+  revocations.refresh();
+  t.equal(revocations.refusal({ ...demo, id: 'spiffe://ids.test/agent/other' }), 'revocation list unusable', 'fails closed');
+  t.match(problems[0], /refusing all agents and tokens/);
+  const foreign = createCa('ids.test');
+  const forged = buildIdentityList({ identities: [], tokens: [] }, foreign.keyPem);
+  t.throws(() => parseIdentityList(forged, list.certPem), /does not verify/, 'signed by another key');
+  rmSync(list.file);
+  revocations.refresh();
+  t.equal(revocations.refusal({ ...demo, id: 'spiffe://ids.test/agent/other' }), 'revocation list unusable', 'a missing list fails closed too');
+  revocations.close();
 });

@@ -45,10 +45,14 @@ export interface OutcomeEvent extends CallEvent {
   latency_ms: { upstream?: number; total: number };
 }
 
-/** An enforcement control's event (hold, tool pin, rate limit, response redaction), recorded on its own. */
+/**
+ * An enforcement control's event (hold, tool pin, rate limit, response
+ * redaction), an agent session opened, or an attempt refused before the
+ * policy was asked, recorded on its own.
+ */
 export interface ControlEvent {
   type: 'event';
-  control: 'hold' | 'pin' | 'rate-limit' | 'redaction';
+  control: 'hold' | 'pin' | 'rate-limit' | 'redaction' | 'session' | 'refusal';
   /** What happened, e.g. proposed, approved, quarantined, refused, masked. */
   event: string;
   /** Names, ids, digests and counts: sanitized like every other field. */

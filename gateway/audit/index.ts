@@ -1,4 +1,6 @@
 export { AuditLog, AuditUnavailableError } from './writer.js';
+export { RefusalRecorder, REFUSAL_DEFAULTS } from './refusals.js';
+export type { Refusal, RefusalRecorderOptions } from './refusals.js';
 export type { AuditLogOptions, AuditObserver } from './writer.js';
 export { auditConfigSchema, AUDIT_DEFAULTS } from './config.js';
 export type { AuditConfig, FsyncPolicy } from './config.js';

@@ -1,13 +1,18 @@
-/** `portcullis certs init | issue <agent> | revoke <agent|serial>`: the development PKI. */
+/**
+ * `portcullis certs init | issue <agent> | revoke <agent|serial>`: the
+ * development PKI. Revoking an agent revokes its identity too (its other
+ * certificates and its tokens); revoking a serial only that certificate.
+ */
 import { loadConfigFile, resolveConfigPath } from '../config/load.js';
 import { validFor } from '../pki/certs.js';
+import { identityListFile } from '../pki/configured.js';
 import { initPki, issueAgent, pkiPaths, revoke } from '../pki/store.js';
 import { defaultConfigFile } from '../server.js';
 import { parse, stringOption, UsageError } from './args.js';
 
 const USAGE = `usage: portcullis certs init [--force]
        portcullis certs issue <agent> [--days N]
-       portcullis certs revoke <agent|serial>
+       portcullis certs revoke <agent|serial>   (an agent: its identity and tokens too)
 options: --config <portcullis.yaml>`;
 
 export async function run(args: string[]): Promise<number> {
@@ -33,8 +38,10 @@ export async function run(args: string[]): Promise<number> {
     }
     case 'revoke': {
       if (subject === undefined) throw new UsageError(USAGE);
-      const serial = revoke(paths, subject);
-      process.stdout.write(`revoked serial ${serial} (${paths.crl}); new connections with it are refused\n`);
+      const list = identityListFile(config);
+      const revoked = revoke(paths, subject, { list, trustDomain });
+      const identity = revoked.identity === undefined ? '' : ` and ${revoked.identity} (${list.file})`;
+      process.stdout.write(`revoked serial ${revoked.serial} (${paths.crl})${identity}; refused within a second, open connections included\n`);
       return 0;
     }
     default:

@@ -7,7 +7,7 @@ const USAGE = `usage: portcullis <command> [options]
 commands:
   start [--config portcullis.yaml]        run the gateway
   certs init | issue <agent> | revoke <agent|serial>
-  token issue <agent> [--ttl seconds]
+  token issue <agent> [--ttl seconds] | revoke <agent|jti>
   policy ...                              build, test and sign policies
   audit ...                               verify and query the audit trail
   holds ...                               review calls held for approval`;

@@ -24,6 +24,12 @@ export interface ListenConfig {
   sessions: 'stateful' | 'stateless';
   /** Sessions idle longer than this are closed. */
   session_idle_timeout_ms: number;
+  /** Open sessions one agent identity may hold; more are refused (429). */
+  max_sessions_per_agent: number;
+  /** Open sessions on the whole gateway; more are refused (503). */
+  max_sessions: number;
+  /** Deepest nesting of objects and arrays accepted in a message. */
+  max_json_depth: number;
 }
 
 export interface TlsConfig {
@@ -35,6 +41,8 @@ export interface TlsConfig {
   cert?: string;
   key?: string;
   crl?: string;
+  /** Revoked agent identities and token ids, signed with the server key; default: in `dir` (dev PKI), else none. */
+  revoked_identities?: string;
 }
 
 export interface JwtConfig {
@@ -99,6 +107,9 @@ export const listenSchema = {
     keep_alive_timeout_ms: { type: 'integer', minimum: 100, maximum: 600_000, default: 5_000 },
     sessions: { enum: ['stateful', 'stateless'], default: 'stateful' },
     session_idle_timeout_ms: { type: 'integer', minimum: 1000, maximum: 86_400_000, default: 1_800_000 },
+    max_sessions_per_agent: { type: 'integer', minimum: 1, maximum: 100_000, default: 64 },
+    max_sessions: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 10_000 },
+    max_json_depth: { type: 'integer', minimum: 8, maximum: 1000, default: 64 },
   },
 } as const;
 
@@ -113,6 +124,7 @@ export const tlsSchema = {
     cert: { type: 'string', minLength: 1 },
     key: { type: 'string', minLength: 1 },
     crl: { type: 'string', minLength: 1 },
+    revoked_identities: { type: 'string', minLength: 1 },
   },
 } as const;
 

@@ -7,6 +7,7 @@
  */
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { CredentialSource } from '../holds/approver-auth.js';
+import { GatewayError } from '../errors.js';
 import { HoldError } from '../holds/errors.js';
 import { APPROVER_ROLE, type HoldStore } from '../holds/store.js';
 import type { Principal } from '../holds/types.js';
@@ -131,10 +132,12 @@ export const adminHoldsPlugin: FastifyPluginAsync<AdminHoldsOptions> = async (ap
     reply.header('x-frame-options', 'DENY');
   });
 
-  app.setErrorHandler((error: FastifyError | AdminError | HoldError | PinError, request, reply) => {
+  app.setErrorHandler((error: FastifyError | AdminError | HoldError | PinError | GatewayError, request, reply) => {
     if (error instanceof AdminError) return sendError(reply, error.status, error.code, error.message);
     if (error instanceof HoldError) return sendError(reply, error.status, error.reason, error.message);
     if (error instanceof PinError) return sendError(reply, error.reason === 'not-quarantined' ? 404 : 409, error.reason, error.message);
+    // The edge's own checks (Host, duplicate Host) run before any admin route and answer as they do everywhere.
+    if (error instanceof GatewayError) return sendError(reply, error.http, error.kind, error.message);
     if (error.validation) return sendError(reply, 400, 'invalid-request', `${error.validationContext ?? 'request'} ${error.message}`);
     const status = error.statusCode ?? 500;
     if (status >= 400 && status < 500) return sendError(reply, status, 'invalid-request', error.message);

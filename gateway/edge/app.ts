@@ -9,12 +9,15 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import type { ListenConfig } from '../config/spine-schema.js';
 import { GatewayError } from '../errors.js';
 import type { ErrorName } from '../errors.js';
+import type { RefusalRecorder } from '../audit/index.js';
+import { ERRORS } from '../errors.js';
 import type { AgentIdentity } from '../identity/agent.js';
 import type { RevocationList } from '../identity/revocation.js';
 import { writeHttpError } from '../mcp/http-io.js';
 import type { McpHttp } from '../mcp/endpoint.js';
 import type { Endpoint } from '../pipeline/context.js';
 import type { Authenticate } from './authenticate.js';
+import { RevocationEnforcement } from './revocation-enforcement.js';
 import { HostOriginGuard } from './host-origin.js';
 
 export interface TlsMaterial {
@@ -26,9 +29,11 @@ export interface TlsMaterial {
 export interface EdgeOptions {
   listen: ListenConfig;
   tls: TlsMaterial;
-  /** Set for mTLS listeners: checked on every new connection. */
+  /** Revoked certificates, identities and tokens: checked on new connections and every request; a change closes what it revokes. */
   revocation?: RevocationList;
   authenticate: Authenticate;
+  /** Every request the edge refuses is accounted for here. */
+  refusals: RefusalRecorder;
   mcp: McpHttp;
   knownServer(name: string): boolean;
   /** Readiness report; `ready` false answers 503. */
@@ -58,6 +63,22 @@ function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/**
+ * Node keeps the first of several Host headers and drops the rest, so a
+ * request could be checked against one Host while a proxy in front routed it
+ * by another: a request naming Host more than once is refused.
+ */
+function hostGivenOnce(raw: readonly string[]): boolean {
+  let seen = 0;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i]?.length === 4 && raw[i]?.toLowerCase() === 'host' && ++seen > 1) return false;
+  return true;
+}
+
+/** Only JSON is a message: any other body type (text/plain, forms, none at all) is refused with 415. */
+function isJson(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^application\/json\s*(?:;|$)/i.test(contentType);
+}
+
 export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> {
   const mtls = options.listen.auth === 'mtls';
   const app = Fastify({
@@ -83,20 +104,39 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
   // Node enforces an unfinished request's deadline through headersTimeout too; keep both equal.
   app.server.headersTimeout = options.listen.request_timeout_ms;
 
-  const revocation = options.revocation;
+  const revocation =
+    options.revocation === undefined ? undefined : new RevocationEnforcement(options.revocation, (refused) => options.mcp.closeSessions(refused), options.log);
   if (revocation !== undefined) {
-    // Revocation is checked per connection, so a revoked certificate cannot open a new one.
-    app.server.on('secureConnection', (socket: TLSSocket) => {
-      const serial = socket.getPeerCertificate()?.serialNumber;
-      if (serial === undefined || revocation.isRevoked(serial)) {
-        options.log('warn', 'refused revoked client certificate', { serial: serial ?? 'none' });
-        socket.destroy();
-      }
-    });
+    app.server.on('secureConnection', (socket: TLSSocket) => revocation.connected(socket, mtls));
+    app.addHook('onClose', async () => revocation.close());
   }
+  // Authentication fails closed: whatever it throws is a 401, never a 500.
+  const authenticationFailure = (err: unknown): GatewayError => {
+    if (err instanceof GatewayError) return err;
+    options.log('error', 'authentication failed unexpectedly', { error: err instanceof Error ? err.name : 'unknown' });
+    return new GatewayError('unauthenticated', 'credentials could not be checked');
+  };
+
+  // A handshake refused for want of a valid client certificate is a refused attempt too.
+  app.server.on('tlsClientError', (_error: Error, socket: TLSSocket) => {
+    const remote = socket.remoteAddress;
+    options.refusals.refuse({ reason: 'unauthenticated', code: ERRORS.unauthenticated.code, ...(remote === undefined ? {} : { remote }) });
+  });
 
   // Bodies are kept as text: McpHttp parses them and answers bad JSON with a JSON-RPC error.
+  // Fastify's text/plain parser goes: no other body type reaches a handler.
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  const refused = (request: FastifyRequest, reason: ErrorName): void => {
+    const remote = request.socket.remoteAddress;
+    options.refusals.refuse({
+      reason,
+      code: ERRORS[reason].code,
+      ...(request.agent === undefined ? {} : { agent: request.agent.id }),
+      ...(remote === undefined ? {} : { remote }),
+    });
+  };
 
   // The Host allowlist needs the bound port (port 0 picks one at listen time).
   let guard: HostOriginGuard | undefined;
@@ -112,20 +152,30 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
     if (guard === undefined) throw new GatewayError('internalError', 'not listening');
     // Admin routes (admin-holds.ts) check same-origin requests and authenticate admins themselves.
     const admin = request.url.startsWith('/admin/');
+    if (!hostGivenOnce(request.raw.rawHeaders)) throw new GatewayError('forbiddenHost', 'Host given more than once');
     guard.check(firstHeader(request.headers.host), admin ? undefined : firstHeader(request.headers.origin));
     if (admin) return done();
-    const identity = options.authenticate(request.raw as IncomingMessage);
-    if (!(identity instanceof Promise)) {
-      request.agent = identity;
-      return done();
-    }
-    identity.then((agent) => {
+    const accept = (agent: AgentIdentity): void => {
+      revocation?.admit(request.raw.socket as TLSSocket, agent);
       request.agent = agent;
-      done();
-    }, done);
+    };
+    let identity: AgentIdentity | Promise<AgentIdentity>;
+    try {
+      identity = options.authenticate(request.raw as IncomingMessage);
+      if (!(identity instanceof Promise)) {
+        accept(identity);
+        return done();
+      }
+    } catch (err) {
+      return done(authenticationFailure(err));
+    }
+    identity.then(accept).then(
+      () => done(),
+      (err: unknown) => done(authenticationFailure(err)),
+    );
   });
 
-  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, _request, reply: FastifyReply) => {
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, request, reply: FastifyReply) => {
     let name: ErrorName = 'internalError';
     let detail: string | undefined;
     if (error instanceof GatewayError) {
@@ -140,11 +190,13 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
     } else {
       options.log('error', 'edge error', { error: error.name, code: error.code ?? 'none' });
     }
+    refused(request, name);
     reply.hijack();
     writeHttpError(reply.raw, name, null, detail);
   });
 
-  app.setNotFoundHandler((_request, reply) => {
+  app.setNotFoundHandler((request, reply) => {
+    refused(request, 'notFound');
     reply.hijack();
     writeHttpError(reply.raw, 'notFound');
   });
@@ -159,7 +211,13 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
     const endpoint = endpointOf(request);
     reply.hijack();
     if (endpoint === undefined) {
+      refused(request, 'unknownServer');
       writeHttpError(reply.raw, 'unknownServer', null, (request.params as { server?: string }).server);
+      return;
+    }
+    if (request.method === 'POST' && !isJson(request.headers['content-type'])) {
+      refused(request, 'unsupportedMediaType');
+      writeHttpError(reply.raw, 'unsupportedMediaType');
       return;
     }
     const call = { req: request.raw, res: reply.raw, agent: request.agent as AgentIdentity, endpoint };
@@ -181,7 +239,8 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
     app.route({ method, url: '/mcp', handler: aggregate });
     app.route({ method, url: '/mcp/:server', handler: single });
   }
-  const notAllowed = async (_request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+  const notAllowed = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    refused(request, 'methodNotAllowed');
     reply.hijack();
     writeHttpError(reply.raw, 'methodNotAllowed', null, undefined, { allow: 'GET, POST, DELETE' });
   };

@@ -20,3 +20,19 @@ export function agentNameFromSpiffe(id: string, trustDomain: string): string | u
 export function rolesFor(agents: Readonly<Record<string, AgentConfig>>, name: string): string[] {
   return Object.hasOwn(agents, name) ? [...(agents[name]?.roles ?? [])] : [];
 }
+
+/**
+ * The `jti` of the token an identity was proven with. Kept beside the
+ * identity rather than in it: the identity is the policy's input, and a
+ * per-token value there would only defeat the decision cache.
+ */
+const tokenIds = new WeakMap<AgentIdentity, string>();
+
+export function withTokenId(identity: AgentIdentity, jti: string | undefined): AgentIdentity {
+  if (jti !== undefined) tokenIds.set(identity, jti);
+  return identity;
+}
+
+export function tokenIdOf(identity: AgentIdentity): string | undefined {
+  return tokenIds.get(identity);
+}

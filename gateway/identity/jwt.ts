@@ -1,15 +1,17 @@
 /**
  * Bearer JWT identity (jose): tokens signed by the gateway's own key
  * (`portcullis token issue`), or by any issuer whose JWKS the config names.
+ * Whether the identity or token is revoked is the edge's check (revocation.ts).
  */
-import { createPublicKey, createPrivateKey } from 'node:crypto';
+import { createPublicKey, createPrivateKey, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createLocalJWKSet, createRemoteJWKSet, jwtVerify, SignJWT } from 'jose';
-import type { JWTVerifyGetKey, KeyObject } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, SignJWT } from 'jose';
+import type { JWTPayload, JWTVerifyGetKey, KeyObject } from 'jose';
 import type { JwtConfig, AgentConfig } from '../config/spine-schema.js';
 import { GatewayError } from '../errors.js';
 import { spiffeId } from '../pki/certs.js';
-import { agentNameFromSpiffe, rolesFor } from './agent.js';
+import { MAX_IDENTIFIER } from '../pki/identity-list.js';
+import { agentNameFromSpiffe, rolesFor, withTokenId } from './agent.js';
 import type { AgentIdentity } from './agent.js';
 
 const ALGORITHMS = ['RS256', 'ES256', 'EdDSA', 'PS256'];
@@ -23,6 +25,38 @@ export function verificationKey(config: JwtConfig, resolvePath: (p: string) => s
   return createLocalJWKSet(JSON.parse(readFileSync(resolvePath(config.jwks), 'utf8')));
 }
 
+/** Why jose refused a token, for the 401 answer: claim names, never claim values. */
+const JOSE_REASONS: Record<string, string> = {
+  ERR_JWS_INVALID: 'malformed token',
+  ERR_JWT_INVALID: 'malformed token',
+  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 'signature does not verify',
+  ERR_JOSE_ALG_NOT_ALLOWED: 'signing algorithm not accepted',
+  ERR_JOSE_NOT_SUPPORTED: 'signing algorithm not accepted',
+  ERR_JWKS_NO_MATCHING_KEY: 'no key of the issuer matches the token',
+  ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'no single key of the issuer matches the token',
+  ERR_JWKS_INVALID: 'issuer key set unusable',
+  ERR_JWKS_TIMEOUT: 'issuer key set unavailable',
+};
+
+const CLAIM_PROBLEMS: Record<string, string> = { missing: 'missing', invalid: 'has the wrong type', check_failed: 'not accepted' };
+
+function refusalOf(err: unknown): string {
+  if (err instanceof errors.JWTExpired) return err.claim === 'exp' ? 'token expired' : 'token older than jwt.max_ttl_s';
+  if (err instanceof errors.JWTClaimValidationFailed) return `"${err.claim}" claim ${CLAIM_PROBLEMS[err.reason] ?? 'not accepted'}`;
+  const code = err instanceof errors.JOSEError ? err.code : '';
+  return JOSE_REASONS[code] ?? 'invalid token';
+}
+
+/** `sub` and `jti` name things (ids in logs, audit, revocation lists): 1 to MAX_IDENTIFIER printable characters. */
+function identifierClaim(payload: JWTPayload, claim: 'sub' | 'jti'): string | undefined {
+  const value = payload[claim];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length > MAX_IDENTIFIER || !/^[^\p{C}]+$/u.test(value)) {
+    throw new GatewayError('unauthenticated', `"${claim}" claim must be 1 to ${MAX_IDENTIFIER} printable characters`);
+  }
+  return value;
+}
+
 export class JwtAuthenticator {
   constructor(
     private readonly config: JwtConfig,
@@ -31,10 +65,11 @@ export class JwtAuthenticator {
     private readonly agents: Readonly<Record<string, AgentConfig>>,
   ) {}
 
+  /** The identity a bearer token proves; every refusal is an `unauthenticated` GatewayError with its reason. */
   async identify(authorization: string | undefined): Promise<AgentIdentity> {
     const token = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization ?? '')?.[1];
     if (token === undefined) throw new GatewayError('unauthenticated', 'bearer token required');
-    let sub: string | undefined;
+    let payload: JWTPayload;
     try {
       const options = {
         issuer: this.config.issuer,
@@ -44,28 +79,31 @@ export class JwtAuthenticator {
         requiredClaims: ['exp', 'iat', 'sub'],
       };
       // jose overloads jwtVerify on the key kind; both branches verify the same way.
-      const { payload } =
-        typeof this.key === 'function' ? await jwtVerify(token, this.key, options) : await jwtVerify(token, this.key, options);
-      sub = payload.sub;
-    } catch {
-      throw new GatewayError('unauthenticated', 'invalid token');
+      ({ payload } =
+        typeof this.key === 'function' ? await jwtVerify(token, this.key, options) : await jwtVerify(token, this.key, options));
+    } catch (err) {
+      throw new GatewayError('unauthenticated', refusalOf(err));
     }
-    if (sub === undefined || sub === '') throw new GatewayError('unauthenticated', 'token has no subject');
+    const sub = identifierClaim(payload, 'sub');
+    if (sub === undefined) throw new GatewayError('unauthenticated', '"sub" claim missing');
+    const jti = identifierClaim(payload, 'jti');
     const name = agentNameFromSpiffe(sub, this.trustDomain);
-    return { id: sub, name: name ?? sub, auth: 'jwt', roles: name === undefined ? [] : rolesFor(this.agents, name) };
+    return withTokenId({ id: sub, name: name ?? sub, auth: 'jwt', roles: name === undefined ? [] : rolesFor(this.agents, name) }, jti);
   }
 }
 
-/** A token for an agent, signed with the gateway's server key (RS256). */
+/** A token for an agent, signed with the gateway's server key (RS256); its `jti` is random (`portcullis token revoke <jti>`). */
 export async function issueToken(
   serverKeyPem: string,
   config: JwtConfig,
   trustDomain: string,
   agent: string,
   ttlSeconds: number,
+  jti: string = randomUUID(),
 ): Promise<string> {
   return new SignJWT({})
     .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
+    .setJti(jti)
     .setSubject(spiffeId(trustDomain, agent))
     .setIssuer(config.issuer)
     .setAudience(config.audience)

@@ -1,48 +1,154 @@
 /**
- * The revocation list the gateway checks on every new TLS connection. The CRL
- * file is re-read whenever it changes, so `portcullis certs revoke` takes
- * effect without a restart. Fails closed: while the file cannot be read or
- * verified, every certificate counts as revoked.
+ * What the gateway refuses: revoked certificate serials (the CRL, signed by
+ * the CA) and revoked agent identities and token ids (the identity list,
+ * signed with the gateway's server key). Both files are watched (fs.watch,
+ * and a stat poll for file systems where that misses changes), so a
+ * revocation is seen well within a second without a restart; listeners then
+ * close what is already open. Fails closed: while a list cannot be read or
+ * verified, every credential it governs is refused.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import path from 'node:path';
 import { parseCrl } from '../pki/crl.js';
 import { normaliseSerial } from '../pki/certs.js';
+import { parseIdentityList } from '../pki/identity-list.js';
+import { tokenIdOf } from './agent.js';
+import type { AgentIdentity } from './agent.js';
 
-export class RevocationList {
-  private version = '';
-  private revoked: ReadonlySet<string> = new Set();
-  private failure: string | undefined;
+/** The stat poll's period: the bound on how late a change fs.watch missed is seen. */
+const POLL_MS = 250;
+
+export interface RevocationSources {
+  /** The CRL and the CA certificate it must verify against. */
+  crl?: { file: string; caCertPem: string };
+  /** The identity list and the gateway certificate it must verify against. */
+  identities?: { file: string; signerCertPem: string };
+  onProblem?: (message: string) => void;
+}
+
+/** One watched file: re-read when its size, modification time or inode changes. */
+class WatchedFile<T> {
+  private version: string | undefined;
+  value: T | undefined;
+  failure: string | undefined = 'not read yet';
 
   constructor(
-    private readonly crlFile: string | undefined,
-    private readonly caCertPem: string,
-    private readonly onProblem: (message: string) => void = () => undefined,
+    readonly file: string,
+    private readonly parse: (text: string) => T,
   ) {}
 
-  /** Re-reads the CRL when its size or modification time changed. */
-  private refresh(): void {
-    if (this.crlFile === undefined) return;
+  /** True when the file changed (and was re-read). */
+  refresh(): boolean {
     let version: string;
     try {
-      const st = statSync(this.crlFile);
+      const st = statSync(this.file);
       version = `${st.mtimeMs}:${st.size}:${st.ino}`;
     } catch {
       version = 'missing';
     }
-    if (version === this.version) return;
+    if (version === this.version) return false;
     this.version = version;
     try {
-      const entries = parseCrl(readFileSync(this.crlFile, 'utf8'), this.caCertPem);
-      this.revoked = new Set(entries.map((entry) => entry.serial));
+      this.value = this.parse(readFileSync(this.file, 'utf8'));
       this.failure = undefined;
     } catch (err) {
+      this.value = undefined;
       this.failure = err instanceof Error ? err.message : 'unreadable';
-      this.onProblem(`revocation list ${this.crlFile} unusable, refusing all client certificates: ${this.failure}`);
     }
+    return true;
+  }
+}
+
+export class RevocationList {
+  private readonly crl: WatchedFile<ReadonlySet<string>> | undefined;
+  private readonly identities: WatchedFile<{ ids: ReadonlySet<string>; jtis: ReadonlySet<string> }> | undefined;
+  private readonly listeners = new Set<() => void>();
+  private watchers: FSWatcher[] = [];
+  private poll: NodeJS.Timeout | undefined;
+
+  constructor(private readonly sources: RevocationSources) {
+    const { crl, identities } = sources;
+    this.crl = crl && new WatchedFile(crl.file, (text) => new Set(parseCrl(text, crl.caCertPem).map((entry) => entry.serial)));
+    this.identities =
+      identities &&
+      new WatchedFile(identities.file, (text) => {
+        const list = parseIdentityList(text, identities.signerCertPem);
+        return { ids: new Set(list.identities.map((entry) => entry.id)), jtis: new Set(list.tokens.map((entry) => entry.jti)) };
+      });
+    this.refresh();
   }
 
+  /** Re-reads changed lists; tells the listeners when anything changed. */
+  refresh(): void {
+    let changed = false;
+    for (const [source, governs] of [
+      [this.crl, 'client certificates'],
+      [this.identities, 'agents and tokens'],
+    ] as const) {
+      if (source === undefined || !source.refresh()) continue;
+      changed = true;
+      if (source.failure !== undefined) this.sources.onProblem?.(`revocation list ${source.file} unusable, refusing all ${governs}: ${source.failure}`);
+    }
+    if (changed) for (const listener of this.listeners) listener();
+  }
+
+  /** Whether a certificate serial is refused (checked on each new connection: re-reads a changed CRL first). */
   isRevoked(serial: string): boolean {
     this.refresh();
-    return this.failure !== undefined || this.revoked.has(normaliseSerial(serial));
+    return this.serialRefusal(normaliseSerial(serial)) !== undefined;
+  }
+
+  /** Why a (normalised) certificate serial is refused now, or undefined. */
+  serialRefusal(serial: string): string | undefined {
+    if (this.crl === undefined) return undefined;
+    if (this.crl.value === undefined) return 'revocation list unusable';
+    return this.crl.value.has(serial) ? 'certificate revoked' : undefined;
+  }
+
+  /** Why an identity (its certificate, its id, its token) is refused now, or undefined when it is not. */
+  refusal(identity: AgentIdentity): string | undefined {
+    const serial = identity.cert?.serial;
+    const certificate = serial === undefined ? undefined : this.serialRefusal(serial);
+    if (certificate !== undefined || this.identities === undefined) return certificate;
+    const list = this.identities.value;
+    if (list === undefined) return 'revocation list unusable';
+    if (list.ids.has(identity.id)) return 'identity revoked';
+    const jti = tokenIdOf(identity);
+    return jti !== undefined && list.jtis.has(jti) ? 'token revoked' : undefined;
+  }
+
+  /** Calls `listener` after every change; returns the unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Watches the lists until close(). */
+  watch(): void {
+    if (this.poll !== undefined) return;
+    const files = [this.crl?.file, this.identities?.file].filter((file): file is string => file !== undefined);
+    for (const dir of new Set(files.map((file) => path.dirname(file)))) {
+      const names = new Set(files.filter((file) => path.dirname(file) === dir).map((file) => path.basename(file)));
+      try {
+        // The directory, not the file: an atomic rename replaces the file a file watch would follow.
+        const watcher = watch(dir, { persistent: false }, (_event, name) => {
+          if (name === null || names.has(name)) this.refresh();
+        });
+        watcher.on('error', () => watcher.close());
+        this.watchers.push(watcher);
+      } catch {
+        // No fs.watch here (or no directory yet): the poll still sees changes.
+      }
+    }
+    this.poll = setInterval(() => this.refresh(), POLL_MS);
+    this.poll.unref();
+  }
+
+  close(): void {
+    clearInterval(this.poll);
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers = [];
+    this.listeners.clear();
   }
 }

@@ -7,8 +7,10 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { DEFAULT_NEGOTIATED_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import type { JSONRPCNotification, JSONRPCRequest, Result } from '@modelcontextprotocol/sdk/types.js';
-import { GatewayError, rpcError } from '../errors.js';
+import { ERRORS, GatewayError, rpcError } from '../errors.js';
+import type { ErrorName } from '../errors.js';
 import type { AgentIdentity } from '../identity/agent.js';
+import type { Refusal } from '../audit/index.js';
 import type { Endpoint, MessageContext, Outcome, Services, Stage } from '../pipeline/context.js';
 import { NEVER_CANCELLED, type CancelSignal } from '../pipeline/cancellation.js';
 import { runPipeline } from '../pipeline/run.js';
@@ -16,9 +18,10 @@ import { PostExchange } from './exchange.js';
 import { SseStream, writeHttpError } from './http-io.js';
 import type { WireMessage } from './http-io.js';
 import { negotiateVersion } from './initialize.js';
+import { nestsDeeperThan } from './json-depth.js';
 import { classify } from './jsonrpc.js';
-import type { Params, RpcId, RpcMessage } from './jsonrpc.js';
-import { AgentSession } from './session.js';
+import type { Classified, Params, RpcId, RpcMessage } from './jsonrpc.js';
+import { AgentSession, ownerOf } from './session.js';
 import { SessionStore } from './sessions.js';
 
 export interface HttpCall {
@@ -49,18 +52,63 @@ function endpointServes(endpoint: Endpoint, upstream: string): boolean {
   return endpoint.kind === 'aggregate' || endpoint.server === upstream;
 }
 
+function serverName(endpoint: Endpoint): string {
+  return endpoint.kind === 'server' ? endpoint.server : '*';
+}
+
+/**
+ * A notification carrying a request's method (no id) is not a valid MCP
+ * message: it would travel without an answer, so without a decision anyone
+ * waits for. Only the protocol's notification namespace may go without an id.
+ */
+function validMessage(c: Classified): Classified {
+  if (c.ok && c.message.kind === 'notification' && !c.message.method.startsWith('notifications/')) return { ok: false, id: null };
+  return c;
+}
+
+/** The registry name of a code answered by the pipeline, for refusal accounting. */
+const NAME_OF_CODE = new Map<number, ErrorName>();
+for (const [name, kind] of Object.entries(ERRORS) as Array<[ErrorName, (typeof ERRORS)[ErrorName]]>) if (!NAME_OF_CODE.has(kind.code)) NAME_OF_CODE.set(kind.code, name);
+
 export class McpHttp {
   private readonly sessions: SessionStore;
   /** Sessions of stateless POSTs, alive only while their POST is. */
   private readonly ephemeral = new Set<AgentSession>();
 
+  private readonly stateless: boolean;
+  private readonly maxJsonDepth: number;
+
   constructor(
     private readonly stages: readonly Stage[],
     private readonly services: Services,
-    private readonly stateless: boolean,
-    idleTimeoutMs: number,
   ) {
-    this.sessions = new SessionStore(idleTimeoutMs);
+    const listen = services.config.listen;
+    this.stateless = listen.sessions === 'stateless';
+    this.maxJsonDepth = listen.max_json_depth;
+    this.sessions = new SessionStore(listen.session_idle_timeout_ms, { perAgent: listen.max_sessions_per_agent, total: listen.max_sessions }, (open) =>
+      services.metrics.sessions(open),
+    );
+  }
+
+  /** Answers an HTTP request with a registered error and accounts for the refusal. */
+  private refuse(call: HttpCall, name: ErrorName, id: RpcId | null = null, detail?: string, headers?: Record<string, string>): void {
+    this.refused(call, name, sessionHeader(call));
+    writeHttpError(call.res, name, id, detail, headers);
+  }
+
+  private refused(call: HttpCall, reason: ErrorName, sessionId: string | undefined, method?: string): void {
+    const refusal: Refusal = { reason, code: ERRORS[reason].code, agent: call.agent.id, server: serverName(call.endpoint) };
+    const remote = call.req.socket.remoteAddress;
+    if (remote !== undefined) refusal.remote = remote;
+    if (method !== undefined) refusal.method = method;
+    if (sessionId !== undefined) refusal.session = sessionId;
+    this.services.refusals.refuse(refusal);
+  }
+
+  /** A message the pipeline answered with an error before the policy was asked. */
+  private refusedBeforePolicy(call: HttpCall, session: AgentSession, ctx: MessageContext, outcome: Outcome): void {
+    if (outcome.kind !== 'error' || ctx.verdict !== undefined) return;
+    this.refused(call, NAME_OF_CODE.get(outcome.error.code) ?? 'internalError', session.sessionId, ctx.message.method);
   }
 
   private *liveSessions(): Generator<AgentSession> {
@@ -72,13 +120,13 @@ export class McpHttp {
   private existingSession(call: HttpCall): AgentSession | undefined {
     const id = header(call.req, 'mcp-session-id');
     if (id === undefined) {
-      writeHttpError(call.res, 'sessionRequired');
+      this.refuse(call, 'sessionRequired');
       return undefined;
     }
     const session = this.sessions.get(id);
     // Another agent's session id is answered exactly like an unknown one.
     if (session === undefined || !session.ownedBy(call.agent) || !sameEndpoint(session.endpoint, call.endpoint)) {
-      writeHttpError(call.res, 'sessionNotFound');
+      this.refuse(call, 'sessionNotFound');
       return undefined;
     }
     session.touch();
@@ -88,7 +136,7 @@ export class McpHttp {
   private protocolHeaderOk(call: HttpCall): boolean {
     const version = header(call.req, 'mcp-protocol-version');
     if (version !== undefined && !SUPPORTED_PROTOCOL_VERSIONS.includes(version)) {
-      writeHttpError(call.res, 'unsupportedProtocolVersion', null, version);
+      this.refuse(call, 'unsupportedProtocolVersion', null, version);
       return false;
     }
     return true;
@@ -96,25 +144,33 @@ export class McpHttp {
 
   async post(call: HttpCall): Promise<void> {
     const accept = header(call.req, 'accept') ?? '';
-    if (!accept.includes('application/json') || !accept.includes('text/event-stream')) return writeHttpError(call.res, 'notAcceptable');
+    if (!accept.includes('application/json') || !accept.includes('text/event-stream')) return this.refuse(call, 'notAcceptable');
     if (!this.protocolHeaderOk(call)) return;
+    const text = call.body ?? '';
     let body: unknown;
     try {
-      body = JSON.parse(call.body ?? '');
+      body = JSON.parse(text);
     } catch {
-      return writeHttpError(call.res, 'parseError');
+      return this.refuse(call, 'parseError');
     }
+    if (nestsDeeperThan(text, this.maxJsonDepth)) return this.refuse(call, 'nestedTooDeep', null, `limit ${this.maxJsonDepth} levels`);
     const batch = Array.isArray(body);
     const elements: unknown[] = batch ? (body as unknown[]) : [body];
-    if (elements.length === 0) return writeHttpError(call.res, 'invalidRequest', null, 'empty batch');
-    if (elements.length > MAX_BATCH) return writeHttpError(call.res, 'batchTooLarge');
-    const classified = elements.map(classify);
-    if (!batch && classified[0]?.ok === false) return writeHttpError(call.res, 'invalidRequest', classified[0].id);
+    if (elements.length === 0) return this.refuse(call, 'invalidRequest', null, 'empty batch');
+    if (elements.length > MAX_BATCH) return this.refuse(call, 'batchTooLarge');
+    const classified = elements.map((element) => validMessage(classify(element)));
+    if (!batch && classified[0]?.ok === false) return this.refuse(call, 'invalidRequest', classified[0].id);
 
     const initialize = classified.find((c) => c.ok && c.message.kind === 'request' && c.message.method === 'initialize');
-    if (initialize !== undefined && batch) return writeHttpError(call.res, 'invalidRequest', null, 'initialize must be sent alone');
+    if (initialize !== undefined && batch) return this.refuse(call, 'invalidRequest', null, 'initialize must be sent alone');
     let session: AgentSession | undefined;
+    let admitted: string | undefined;
     if (initialize?.ok && initialize.message.kind === 'request') {
+      if (!this.stateless) {
+        const limit = this.sessions.admit(ownerOf(call.agent));
+        if (limit !== undefined) return this.refuse(call, limit, initialize.message.id);
+        admitted = ownerOf(call.agent);
+      }
       const params = initialize.message.params ?? {};
       const capabilities = (params.capabilities ?? {}) as Params;
       session = new AgentSession(this.stateless ? undefined : randomUUID(), call.endpoint, call.agent, negotiateVersion(params.protocolVersion), capabilities);
@@ -124,26 +180,30 @@ export class McpHttp {
       session = this.existingSession(call);
       if (session === undefined) return;
     }
-    if (batch && session.protocolVersion >= NO_BATCH_FROM) return writeHttpError(call.res, 'batchNotSupported');
+    if (batch && session.protocolVersion >= NO_BATCH_FROM) return this.refuse(call, 'batchNotSupported');
 
     const requests: Array<Extract<RpcMessage, { kind: 'request' }>> = [];
     const others: RpcMessage[] = [];
     const early: WireMessage[] = [];
     const seen = new Set<RpcId>();
     for (const c of classified) {
-      if (!c.ok) early.push({ jsonrpc: '2.0', id: c.id, error: rpcError('invalidRequest') });
-      else if (c.message.kind !== 'request') others.push(c.message);
-      else if (seen.has(c.message.id)) early.push({ jsonrpc: '2.0', id: c.message.id, error: rpcError('invalidRequest', 'duplicate id') });
-      else {
+      if (!c.ok) {
+        this.refused(call, 'invalidRequest', session.sessionId);
+        early.push({ jsonrpc: '2.0', id: c.id, error: rpcError('invalidRequest') });
+      } else if (c.message.kind !== 'request') others.push(c.message);
+      else if (seen.has(c.message.id)) {
+        this.refused(call, 'invalidRequest', session.sessionId, c.message.method);
+        early.push({ jsonrpc: '2.0', id: c.message.id, error: rpcError('invalidRequest', 'duplicate id') });
+      } else {
         seen.add(c.message.id);
         requests.push(c.message);
       }
     }
     const headers: Record<string, string> = session.sessionId === undefined ? {} : { 'mcp-session-id': session.sessionId };
-    const isNew = initialize !== undefined;
     if (this.stateless) this.ephemeral.add(session);
+    let opened = false;
     try {
-      for (const message of others) await this.fromAgent(session, message);
+      for (const message of others) await this.fromAgent(call, session, message);
       if (requests.length === 0 && early.length === 0) {
         call.res.writeHead(202, headers).end();
         return;
@@ -155,13 +215,17 @@ export class McpHttp {
       });
       await Promise.all(
         controllers.map(async ({ request, signal }) => {
-          const outcome = await this.runRequest(session, request, signal);
+          const outcome = await this.runRequest(call, session, request, signal);
           session.end(request.id);
-          if (isNew && outcome.kind === 'result') this.sessions.add(session);
+          if (admitted !== undefined && outcome.kind === 'result') {
+            opened = true;
+            this.opened(session);
+          }
           exchange.answer(request.id, wireAnswer(request.id, outcome));
         }),
       );
     } finally {
+      if (admitted !== undefined && !opened) this.sessions.release(admitted);
       session.touch();
       if (this.stateless) {
         this.ephemeral.delete(session);
@@ -170,7 +234,16 @@ export class McpHttp {
     }
   }
 
-  private runRequest(session: AgentSession, request: Extract<RpcMessage, { kind: 'request' }>, signal: CancelSignal): Promise<Outcome> {
+  /** A session that completed initialize: kept, counted and on record. */
+  private opened(session: AgentSession): void {
+    this.sessions.add(session);
+    const audit = this.services.audit;
+    if (audit === undefined || session.sessionId === undefined) return;
+    const details = { session: session.sessionId, agent: session.agent.id, server: serverName(session.endpoint), protocol_version: session.protocolVersion };
+    audit.record({ type: 'event', control: 'session', event: 'opened', details }).catch(() => this.services.log('error', 'audit record of a session not written', { session: session.sessionId }));
+  }
+
+  private async runRequest(call: HttpCall, session: AgentSession, request: Extract<RpcMessage, { kind: 'request' }>, signal: CancelSignal): Promise<Outcome> {
     const ctx: MessageContext = {
       direction: 'request',
       message: request.params === undefined ? { kind: 'request', id: request.id, method: request.method } : { kind: 'request', id: request.id, method: request.method, params: request.params },
@@ -184,17 +257,19 @@ export class McpHttp {
     // A string or an integer, as MCP defines it (anything else is refused by the validate-params stage).
     if (typeof token === 'string' || (typeof token === 'number' && Number.isSafeInteger(token))) ctx.progressToken = token;
     session.track(request.id, ctx);
-    return runPipeline(this.stages, ctx);
+    const outcome = await runPipeline(this.stages, ctx);
+    this.refusedBeforePolicy(call, session, ctx, outcome);
+    return outcome;
   }
 
   /** Notifications and answers to the gateway's own requests. */
-  private async fromAgent(session: AgentSession, message: RpcMessage): Promise<void> {
+  private async fromAgent(call: HttpCall, session: AgentSession, message: RpcMessage): Promise<void> {
     if (message.kind === 'result' || message.kind === 'error') {
       if (message.id !== null) session.answerFromAgent(message.id, message.kind === 'result' ? { result: message.result } : { error: message.error });
       return;
     }
     if (message.kind !== 'notification') return;
-    const outcome = await runPipeline(this.stages, {
+    const ctx: MessageContext = {
       direction: 'request',
       message: message.params === undefined ? { kind: 'notification', method: message.method } : { kind: 'notification', method: message.method, params: message.params },
       agent: session.agent,
@@ -202,22 +277,24 @@ export class McpHttp {
       services: this.services,
       signal: NEVER_CANCELLED,
       receivedAt: performance.now(),
-    });
+    };
+    const outcome = await runPipeline(this.stages, ctx);
+    this.refusedBeforePolicy(call, session, ctx, outcome);
     if (outcome.kind === 'error') this.services.log('info', 'notification not forwarded', { method: message.method, code: outcome.error.code });
   }
 
   get(call: HttpCall): void {
-    if (!(header(call.req, 'accept') ?? '').includes('text/event-stream')) return writeHttpError(call.res, 'notAcceptableSse');
-    if (this.stateless) return writeHttpError(call.res, 'methodNotAllowed', null, undefined, { allow: 'POST' });
+    if (!(header(call.req, 'accept') ?? '').includes('text/event-stream')) return this.refuse(call, 'notAcceptableSse');
+    if (this.stateless) return this.refuse(call, 'methodNotAllowed', null, undefined, { allow: 'POST' });
     if (!this.protocolHeaderOk(call)) return;
     const session = this.existingSession(call);
     if (session === undefined) return;
-    if (!session.canAttachStream()) return writeHttpError(call.res, 'streamConflict');
+    if (!session.canAttachStream()) return this.refuse(call, 'streamConflict');
     session.attachStream(new SseStream(call.res, { 'mcp-session-id': session.sessionId ?? '' }));
   }
 
   delete(call: HttpCall): void {
-    if (this.stateless) return writeHttpError(call.res, 'methodNotAllowed', null, undefined, { allow: 'POST' });
+    if (this.stateless) return this.refuse(call, 'methodNotAllowed', null, undefined, { allow: 'POST' });
     const session = this.existingSession(call);
     if (session === undefined || session.sessionId === undefined) return;
     this.sessions.delete(session.sessionId);
@@ -270,10 +347,24 @@ export class McpHttp {
     }
   }
 
+  /** Closes the sessions (their streams and calls) of agents `refused` picks, e.g. revoked ones. */
+  closeSessions(refused: (agent: AgentIdentity) => boolean): void {
+    for (const session of [...this.liveSessions()]) {
+      if (!refused(session.agent)) continue;
+      if (session.sessionId === undefined) session.close();
+      else this.sessions.delete(session.sessionId);
+    }
+  }
+
   close(): void {
     this.sessions.closeAll();
     for (const session of this.ephemeral) session.close();
   }
+}
+
+/** The session id an HTTP request names, for the record of its refusal. */
+function sessionHeader(call: HttpCall): string | undefined {
+  return header(call.req, 'mcp-session-id');
 }
 
 function sameEndpoint(a: Endpoint, b: Endpoint): boolean {

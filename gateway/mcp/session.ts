@@ -37,6 +37,10 @@ function key(id: RpcId): string {
   return typeof id === 'number' ? `n:${id}` : `s:${id}`;
 }
 
+export function ownerOf(agent: AgentIdentity): string {
+  return `${agent.auth}:${agent.id}`;
+}
+
 export class AgentSession implements AgentChannel {
   private readonly inFlight = new Map<string, InFlight>();
   private readonly pending = new Map<string, PendingAgentRequest>();
@@ -57,6 +61,11 @@ export class AgentSession implements AgentChannel {
   /** Whether a later HTTP request comes from the agent this session belongs to. */
   ownedBy(agent: AgentIdentity): boolean {
     return agent.id === this.agent.id && agent.auth === this.agent.auth;
+  }
+
+  /** The identity sessions are counted against: the same for every session ownedBy() accepts. */
+  get owner(): string {
+    return ownerOf(this.agent);
   }
 
   touch(): void {

@@ -9,6 +9,7 @@ import type { Findings } from '../sanitize/text.js';
 import { BoundedLabel, OTHER, cleanLabelValue, methodLabel } from './labels.js';
 import { METRICS_DEFAULTS, type MetricsConfig } from './config.js';
 import { PendingCounts } from './pending-counts.js';
+import { ERRORS } from '../errors.js';
 
 export type RequestDecision = 'allow' | 'deny' | 'hold' | 'error';
 export type UpstreamOutcome = 'ok' | 'error' | 'timeout' | 'refused' | 'cancelled';
@@ -19,6 +20,7 @@ const DETECTORS = new Set(DETECTOR_KINDS);
 const RATE_SCOPES = new Set<string>(['agent', 'agent_tool', 'server']);
 const HOLD_OUTCOMES = new Set<string>(['approved', 'denied', 'expired', 'cancelled']);
 const PIN_EVENTS = new Set<string>(['pinned', 'quarantined', 'approved', 'reverted']);
+const REFUSAL_REASONS = new Set<string>(Object.keys(ERRORS));
 
 function oneOf(allowed: ReadonlySet<string>, value: string): string {
   return allowed.has(value) ? value : OTHER;
@@ -46,6 +48,8 @@ export class GatewayMetrics {
   private readonly holdAgeSeconds: Histogram;
   private readonly pinEvents: Counter<'event'>;
   private readonly toolsQuarantined: Gauge;
+  private readonly refusals: Counter<'reason'>;
+  private readonly sessionsOpen: Gauge;
   /** The two counters every call increments (see pending-counts.ts). */
   private readonly pendingRequests = new PendingCounts<'server' | 'method' | 'decision'>();
   private readonly pendingUpstreamCalls = new PendingCounts<'server' | 'outcome'>();
@@ -179,8 +183,20 @@ export class GatewayMetrics {
       help: 'Tools hidden and uncallable until an operator approves their changed definition.',
       registers,
     });
+    this.refusals = new Counter({
+      name: 'portcullis_refusals_total',
+      help: 'Attempts refused before the policy was asked (framing, sessions, params, Host, credentials), by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.sessionsOpen = new Gauge({
+      name: 'portcullis_sessions_open',
+      help: 'Agent MCP sessions open on the gateway.',
+      registers,
+    });
     this.holdsPending.set(0);
     this.toolsQuarantined.set(0);
+    this.sessionsOpen.set(0);
     this.auditAvailable.set(1);
     this.auditRecords.inc(0);
     this.auditErrors.inc(0);
@@ -253,6 +269,15 @@ export class GatewayMetrics {
   pinEvent(type: string, quarantined: number): void {
     this.pinEvents.inc({ event: oneOf(PIN_EVENTS, type) });
     this.toolsQuarantined.set(quarantined);
+  }
+
+  /** `reason`: the error registry's name of the answer. */
+  refusal(reason: string): void {
+    this.refusals.inc({ reason: oneOf(REFUSAL_REASONS, reason) });
+  }
+
+  sessions(open: number): void {
+    this.sessionsOpen.set(open);
   }
 
   /** Hand to AuditLog.open({ observer }). */

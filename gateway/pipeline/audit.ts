@@ -11,10 +11,15 @@ import type { UpstreamOutcome } from '../metrics/index.js';
 import type { MessageContext, Next, Outcome } from './context.js';
 import { errorOutcome } from './run.js';
 
-/** The upstream a call goes to, or "*" for a fan-out to every allowed upstream. */
+/**
+ * The upstream a message is on record for: every agent message that goes
+ * upstream, notifications included (nothing reaches an upstream without its
+ * decision on disk), "*" for a fan-out; and an upstream's request to the
+ * agent (sampling, elicitation, roots), whose answer goes back upstream.
+ */
 function serverOf(ctx: MessageContext): string | undefined {
   const route = ctx.route;
-  if (ctx.direction !== 'request' || ctx.message.kind !== 'request') return undefined;
+  if (ctx.direction === 'response') return ctx.message.kind === 'request' && route?.kind === 'agent' ? route.server : undefined;
   if (route?.kind === 'upstream') return route.server;
   if (route?.kind === 'fanout') return '*';
   return undefined;

@@ -11,7 +11,7 @@ import type { ToolCatalog } from '../mcp/tool-catalog.js';
 import type { Enforcement } from './enforcement.js';
 import type { UpstreamRegistry } from '../upstreams/registry.js';
 import type { PortcullisConfig } from '../config/sections.js';
-import type { AuditLog } from '../audit/index.js';
+import type { AuditLog, RefusalRecorder } from '../audit/index.js';
 import type { GatewayMetrics } from '../metrics/index.js';
 import type { CancelSignal } from './cancellation.js';
 
@@ -65,6 +65,8 @@ export interface Services {
   enforcement: Enforcement;
   /** The audit trail; absent only when the configuration has no `audit` section. */
   audit?: AuditLog;
+  /** Counts, and audits within bounds, every attempt refused before the policy was asked. */
+  refusals: RefusalRecorder;
   metrics: GatewayMetrics;
   log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
   /** Runs a server message from upstream `server` through the pipeline to the agent. */
