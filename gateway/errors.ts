@@ -21,6 +21,7 @@ export const ERRORS = {
   batchNotSupported: { code: -32600, message: 'Invalid Request: JSON-RPC batches are not allowed in this protocol version', http: 400 },
   batchTooLarge: { code: -32600, message: 'Invalid Request: batch has too many messages', http: 400 },
   nestedTooDeep: { code: -32600, message: 'Invalid Request: JSON nested deeper than the gateway accepts', http: 400 },
+  numberOutOfRange: { code: -32600, message: 'Invalid Request: a number is too large to represent', http: 400 },
   methodNotFound: { code: -32601, message: 'Method not found', http: 200 },
   invalidParams: { code: -32602, message: 'Invalid params', http: 200 },
   internalError: { code: -32603, message: 'Internal error', http: 500 },

@@ -113,6 +113,10 @@ t.test('edge hardening', async (t) => {
     t.match(byId.get(null), { error: { code: ERRORS.invalidRequest.code } }, 'the batch element without id is answered as invalid');
     t.match(byId.get(7), { result: { content: [{ text: 'noted' }] } }, 'its sibling with an id is served');
 
+    const asRequest = await post('/mcp/recorder', JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'notifications/roots/list_changed' }), session);
+    t.equal(asRequest.status, 400, 'a notification method sent with an id is an invalid request too');
+    t.equal(asRequest.body.error.code, ERRORS.invalidRequest.code);
+
     const texts = receivedLines()
       .filter((line) => line.method === 'tools/call')
       .map((line) => (line as { params: { arguments: { text: string } } }).params.arguments.text);
@@ -152,6 +156,13 @@ t.test('edge hardening', async (t) => {
     t.match(answer.body.error.message, /limit 64 levels/);
     const inString = JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'note', arguments: { text: '['.repeat(500) } } });
     t.equal((await post('/mcp/recorder', inString, session)).status, 200, 'brackets inside strings do not count');
+    for (const number of ['1e999', '-1E400', '9'.repeat(400)]) {
+      const huge = await post('/mcp/recorder', `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"note","arguments":{"text":"x","n":${number}}}}`, session);
+      t.equal(huge.status, 400, `${number.slice(0, 12)} is refused, not parsed to Infinity`);
+      t.equal(huge.body.error.code, ERRORS.numberOutOfRange.code);
+    }
+    const ordinary = JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'note', arguments: { text: 'true false null -1.5e3 1e999' } } });
+    t.equal((await post('/mcp/recorder', ordinary, session)).status, 200, 'literals and number-like text in strings pass');
     const refusals = (await auditLines()).filter((r) => r.control === 'refusal' && r.event === 'nestedTooDeep');
     t.equal(refusals.length, 1, 'the refusal is on record');
   });

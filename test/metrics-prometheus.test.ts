@@ -67,7 +67,7 @@ function traffic(metrics: GatewayMetrics, tick: number): void {
   }
   for (let i = 0; i < 4; i++) {
     metrics.request({ server: 'fs', method: 'tools/call', decision: 'deny' });
-    metrics.denial({ server: 'fs', tool: 'write_file', reasons: ['path outside workspace'], agent: `spiffe://test/agent/a${i % 2}` });
+    metrics.denial({ server: 'fs', tool: { name: 'write_file', listed: true }, reasons: ['path outside workspace'], agent: `spiffe://test/agent/a${i % 2}` });
   }
   metrics.redactions({ 'github-token': 1, 'ansi-escape': 2 });
   metrics.upstreamUp('fs', false);

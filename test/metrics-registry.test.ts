@@ -15,7 +15,7 @@ t.test('the facade feeds the metrics the issue names, plus process defaults', as
   metrics.decisionDuration(0.0003);
   metrics.upstreamCall({ server: 'fs', outcome: 'ok', seconds: 0.02 });
   metrics.upstreamCall({ server: 'fs', outcome: 'timeout' });
-  metrics.denial({ server: 'fs', tool: 'write_file', reasons: ['path outside workspace', 'second'], agent: 'spiffe://x/agent/a' });
+  metrics.denial({ server: 'fs', tool: { name: 'write_file', listed: true }, reasons: ['path outside workspace', 'second'], agent: 'spiffe://x/agent/a' });
   metrics.redactions({ 'github-token': 2, 'ansi-escape': 1, 'made-up': 4 });
   metrics.upstreamUp('fs', false);
   metrics.policyReload(true);
@@ -53,7 +53,7 @@ t.test('labels are bounded and never echo hostile or secret input', async (t) =>
   const baseline = seriesOf((await metrics.exposition()).body).length;
   for (let i = 0; i < 500; i++) {
     metrics.request({ server: `srv-${i}`, method: `custom/${i}`, decision: 'allow' });
-    metrics.denial({ server: 'fs', tool: `tool-${i}`, reasons: [`reason ${i} ${secret}`], agent: `agent-${i}` });
+    metrics.denial({ server: 'fs', tool: { name: `tool-${i}`, listed: true }, reasons: [`reason ${i} ${secret}`], agent: `agent-${i}` });
   }
   metrics.request({ server: 'fs', method: 'tools/call', decision: 'weird' as never });
   metrics.upstreamUp('evil"}\n injected_metric 1', true);

@@ -18,7 +18,7 @@ import { PostExchange } from './exchange.js';
 import { SseStream, writeHttpError } from './http-io.js';
 import type { WireMessage } from './http-io.js';
 import { negotiateVersion } from './initialize.js';
-import { nestsDeeperThan } from './json-depth.js';
+import { jsonTextProblem } from './json-depth.js';
 import { classify } from './jsonrpc.js';
 import type { Classified, Params, RpcId, RpcMessage } from './jsonrpc.js';
 import { AgentSession, ownerOf } from './session.js';
@@ -57,12 +57,16 @@ function serverName(endpoint: Endpoint): string {
 }
 
 /**
- * A notification carrying a request's method (no id) is not a valid MCP
- * message: it would travel without an answer, so without a decision anyone
- * waits for. Only the protocol's notification namespace may go without an id.
+ * The protocol's notification namespace and the presence of an id must
+ * agree. A request's method sent without an id would travel without an
+ * answer, so without a decision anyone waits for; a notification's method
+ * sent with an id would be forwarded as a request the server never expects.
  */
 function validMessage(c: Classified): Classified {
-  if (c.ok && c.message.kind === 'notification' && !c.message.method.startsWith('notifications/')) return { ok: false, id: null };
+  if (!c.ok) return c;
+  const { message } = c;
+  if (message.kind === 'notification' && !message.method.startsWith('notifications/')) return { ok: false, id: null };
+  if (message.kind === 'request' && message.method.startsWith('notifications/')) return { ok: false, id: message.id };
   return c;
 }
 
@@ -153,7 +157,9 @@ export class McpHttp {
     } catch {
       return this.refuse(call, 'parseError');
     }
-    if (nestsDeeperThan(text, this.maxJsonDepth)) return this.refuse(call, 'nestedTooDeep', null, `limit ${this.maxJsonDepth} levels`);
+    const problem = jsonTextProblem(text, this.maxJsonDepth);
+    if (problem === 'nestedTooDeep') return this.refuse(call, problem, null, `limit ${this.maxJsonDepth} levels`);
+    if (problem !== undefined) return this.refuse(call, problem);
     const batch = Array.isArray(body);
     const elements: unknown[] = batch ? (body as unknown[]) : [body];
     if (elements.length === 0) return this.refuse(call, 'invalidRequest', null, 'empty batch');

@@ -1,8 +1,10 @@
 /**
- * How deeply a JSON text nests, found by one pass over its characters before
- * anything walks the parsed value: every later stage (policy input, audit
- * redaction, digests) recurses, so a message nested thousands deep must be
- * refused up front rather than overflow the stack somewhere downstream.
+ * One pass over a message's JSON text before anything walks the parsed
+ * value: every later stage (policy input, audit redaction, digests)
+ * recurses, so a message nested thousands deep must be refused up front
+ * rather than overflow the stack somewhere downstream; and a number literal
+ * too large for a double (1e999) parses to Infinity, which is not JSON and
+ * cannot be decided, digested or forwarded faithfully.
  */
 
 const OPEN_BRACE = 0x7b;
@@ -11,9 +13,14 @@ const CLOSE_BRACE = 0x7d;
 const CLOSE_BRACKET = 0x5d;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
+const MINUS = 0x2d;
+/** Longest run of digits a finite double can be written with before its exponent matters. */
+const MAX_PLAIN_DIGITS = 308;
 
-/** True when `text` (valid JSON) opens more than `limit` objects or arrays inside each other. */
-export function nestsDeeperThan(text: string, limit: number): boolean {
+export type JsonTextProblem = 'nestedTooDeep' | 'numberOutOfRange';
+
+/** What in `text` (valid JSON) the gateway will not take, or undefined. */
+export function jsonTextProblem(text: string, depthLimit: number): JsonTextProblem | undefined {
   let depth = 0;
   let inString = false;
   for (let i = 0; i < text.length; i++) {
@@ -24,10 +31,17 @@ export function nestsDeeperThan(text: string, limit: number): boolean {
     } else if (c === QUOTE) {
       inString = true;
     } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
-      if (++depth > limit) return true;
+      if (++depth > depthLimit) return 'nestedTooDeep';
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
       depth--;
+    } else if (c === MINUS || (c >= 0x30 && c <= 0x39)) {
+      // A number starts with '-' or a digit; only long or exponent forms can overflow a double.
+      let end = i + 1;
+      while (end < text.length && /[0-9eE+.-]/.test(text[end] as string)) end++;
+      const literal = text.slice(i, end);
+      if ((literal.length > MAX_PLAIN_DIGITS || /[eE]/.test(literal)) && !Number.isFinite(Number(literal))) return 'numberOutOfRange';
+      i = end - 1;
     }
   }
-  return false;
+  return undefined;
 }

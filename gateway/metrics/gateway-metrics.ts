@@ -6,13 +6,18 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { DETECTOR_KINDS } from '../sanitize/detectors.js';
 import type { Findings } from '../sanitize/text.js';
-import { BoundedLabel, OTHER, cleanLabelValue, methodLabel } from './labels.js';
+import { BoundedLabel, NO_TOOL, OTHER, UNLISTED, cleanLabelValue, methodLabel } from './labels.js';
 import { METRICS_DEFAULTS, type MetricsConfig } from './config.js';
 import { PendingCounts } from './pending-counts.js';
 import { ERRORS } from '../errors.js';
 
 export type RequestDecision = 'allow' | 'deny' | 'hold' | 'error';
 export type UpstreamOutcome = 'ok' | 'error' | 'timeout' | 'refused' | 'cancelled';
+/** The tool a call names, and whether an upstream's tool catalog lists that name. */
+export interface NamedTool {
+  name: string;
+  listed: boolean;
+}
 
 const DECISIONS = new Set<string>(['allow', 'deny', 'hold', 'error']);
 const OUTCOMES = new Set<string>(['ok', 'error', 'timeout', 'refused', 'cancelled']);
@@ -222,13 +227,19 @@ export class GatewayMetrics {
     if (c.seconds !== undefined) this.upstreamSeconds.observe({ server }, c.seconds);
   }
 
-  denial(d: { server: string; tool?: string; reasons: readonly string[]; agent: string }): void {
+  denial(d: { server: string; tool?: NamedTool; reasons: readonly string[]; agent: string }): void {
     this.denials.inc({
       server: this.labels.server.value(d.server),
-      tool: this.labels.tool.value(d.tool ?? 'none'),
+      tool: this.toolLabel(d.tool),
       reason: this.labels.reason.value(d.reasons[0] ?? 'none'),
     });
     this.agentDenials.inc({ agent: this.labels.agent.value(d.agent) });
+  }
+
+  /** Only catalog names take a place in the tool label's budget; made-up names all count as one value. */
+  private toolLabel(tool: NamedTool | undefined): string {
+    if (tool === undefined) return NO_TOOL;
+    return tool.listed ? this.labels.tool.value(tool.name) : UNLISTED;
   }
 
   redactions(found: Findings): void {

@@ -1,12 +1,19 @@
 /**
  * Label values are bounded: a fixed vocabulary where the protocol has one
  * (MCP methods, decisions), otherwise the first N distinct values seen per
- * label, then "other". Values are also cut and restricted to a safe charset,
- * so no argument value, secret or control character can reach /metrics.
+ * label, then "other". Only values the operator controls (configured
+ * servers, catalog tool names, policy reasons, agent identities) may take
+ * one of those N places: a value an agent can make up at will would fill
+ * them. Values are also cut and restricted to a safe charset, so no argument
+ * value, secret or control character can reach /metrics.
  */
 import { sanitizeText } from '../sanitize/text.js';
 
 export const OTHER = 'other';
+/** The tool label of a call whose name no upstream's catalog lists: agents choose such names freely. */
+export const UNLISTED = 'unlisted';
+/** The tool label of a message that names no tool. */
+export const NO_TOOL = 'none';
 const MAX_VALUE_LENGTH = 64;
 
 /** The MCP methods (2025-06-18 spec); anything else an agent sends is "other". */

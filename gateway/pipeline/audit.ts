@@ -146,8 +146,10 @@ export async function auditStage(ctx: MessageContext, next: Next): Promise<Outco
   const recording = recordDecision(ctx, server);
   if (recording !== undefined) await recording;
   if (verdict.decision === 'deny') {
-    const tool = toolOf(ctx);
-    metrics.denial(tool === undefined ? { server, reasons: verdict.reasons, agent: ctx.agent.name } : { server, tool, reasons: verdict.reasons, agent: ctx.agent.name });
+    const name = toolOf(ctx);
+    const denial = { server, reasons: verdict.reasons, agent: ctx.agent.name };
+    // ctx.tool is set only for a name the upstream's catalog lists (describe-tool stage).
+    metrics.denial(name === undefined ? denial : { ...denial, tool: { name, listed: ctx.tool !== undefined } });
     return outcome;
   }
   const result = outcomeOf(ctx, outcome);
