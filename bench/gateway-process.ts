@@ -12,7 +12,7 @@ import { configFromObject } from '../gateway/config/load.js';
 import { pkiPaths } from '../gateway/pki/store.js';
 import { startGateway } from '../gateway/server.js';
 import type { GatewayFailed, GatewayReady, GatewaySetup } from './controls.js';
-import type { PolicyDecider } from '../gateway/policy/decision.js';
+import type { PolicyDecider } from '../gateway/policy/engine/decision.js';
 import { allowAllDecider, benchDecider, TRUST_DOMAIN, withoutResultInspection } from './policy.js';
 import { everythingServerEntry } from './peers.js';
 

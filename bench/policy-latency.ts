@@ -6,12 +6,12 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileFolder } from '../gateway/policy/artifact.js';
-import { DECISION_ENTRYPOINT } from '../gateway/policy/decision.js';
-import type { MessageInput, PolicyInput } from '../gateway/policy/decision.js';
-import { PolicyEngine } from '../gateway/policy/engine.js';
-import { folderRevision } from '../gateway/policy/revision.js';
-import { readPolicySources } from '../gateway/policy/sources.js';
+import { compileFolder } from '../gateway/policy/bundle/artifact.js';
+import { DECISION_ENTRYPOINT } from '../gateway/policy/engine/decision.js';
+import type { MessageInput, PolicyInput } from '../gateway/policy/engine/decision.js';
+import { PolicyEngine } from '../gateway/policy/engine/engine.js';
+import { folderRevision } from '../gateway/policy/bundle/revision.js';
+import { readPolicySources } from '../gateway/policy/bundle/sources.js';
 import { PACKAGE_ROOT } from '../gateway/server.js';
 import { percentile } from './load.js';
 

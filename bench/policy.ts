@@ -4,13 +4,13 @@
  * and a decider for the gateway under load whose rate classes never refuse.
  */
 import path from 'node:path';
-import { compileFolder } from '../gateway/policy/artifact.js';
-import { DECISION_ENTRYPOINT } from '../gateway/policy/decision.js';
-import type { PolicyDecider, PolicyInput } from '../gateway/policy/decision.js';
-import { PolicyEngine } from '../gateway/policy/engine.js';
-import { folderRevision } from '../gateway/policy/revision.js';
-import { readPolicySources } from '../gateway/policy/sources.js';
-import type { PolicySources } from '../gateway/policy/sources.js';
+import { compileFolder } from '../gateway/policy/bundle/artifact.js';
+import { DECISION_ENTRYPOINT } from '../gateway/policy/engine/decision.js';
+import type { PolicyDecider, PolicyInput } from '../gateway/policy/engine/decision.js';
+import { PolicyEngine } from '../gateway/policy/engine/engine.js';
+import { folderRevision } from '../gateway/policy/bundle/revision.js';
+import { readPolicySources } from '../gateway/policy/bundle/sources.js';
+import type { PolicySources } from '../gateway/policy/bundle/sources.js';
 import { PACKAGE_ROOT } from '../gateway/server.js';
 import { median, percentile } from './load.js';
 

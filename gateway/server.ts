@@ -12,6 +12,7 @@ import { loadConfigFile, resolveConfigPath } from './config/load.js';
 import type { PortcullisConfig } from './config/sections.js';
 import { buildEdge } from './edge/app.js';
 import { createLogger, logSink } from './edge/logger.js';
+import type { LogSink } from './util/log.js';
 import { GatewayMetrics, serveMetrics, type MetricsServer } from './metrics/index.js';
 import { adminHoldsPlugin } from './edge/admin-holds.js';
 import { adminMetricsPlugin } from './edge/admin-metrics.js';
@@ -22,23 +23,17 @@ import { JwtAuthenticator, verificationKey } from './identity/jwt.js';
 import { RevocationList } from './identity/revocation.js';
 import { McpHttp } from './mcp/endpoint.js';
 import { relayer } from './mcp/relay.js';
-import { ToolCatalog } from './mcp/tool-catalog.js';
+import { ToolCatalog } from './upstreams/tool-catalog.js';
 import type { Services } from './pipeline/context.js';
 import { STAGES } from './pipeline/stages.js';
-import { configuredPki } from './pki/configured.js';
+import { configuredPki } from './config/pki-files.js';
 import { ensureIdentityList, hasPki, initPki, issueAgent, pkiPaths } from './pki/store.js';
 import type { AgentFiles } from './pki/store.js';
-import type { PolicyDecider } from './policy/decision.js';
+import type { PolicyDecider } from './policy/engine/decision.js';
 import { PolicyReloader } from './policy/reload.js';
 import { policySource } from './policy/config.js';
 import { UpstreamRegistry } from './upstreams/registry.js';
 
-export type Logger = Services['log'];
-
-/** One JSON line per event on stderr; fields never carry message contents. */
-export const stderrLogger: Logger = (level, message, fields) => {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg: message, ...fields })}\n`);
-};
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -56,12 +51,12 @@ export function defaultConfigFile(cwd = process.cwd()): string {
  * loaded in the engine; reloaded when the folder changes. Throws when the
  * policy cannot run: the gateway does not start without one.
  */
-export async function loadPolicyFolder(dir: string, log: Logger = stderrLogger): Promise<PolicyReloader> {
+export async function loadPolicyFolder(dir: string, log: LogSink = logSink(createLogger({ level: 'info' }))): Promise<PolicyReloader> {
   return startPolicy({ location: { kind: 'folder', path: dir }, options: {} }, log);
 }
 
 /** Starts the policy from the `policy` section (folder or bundle, tests, signature keys). */
-async function startPolicy(source: ReturnType<typeof policySource>, log: Logger, metrics?: GatewayMetrics): Promise<PolicyReloader> {
+async function startPolicy(source: ReturnType<typeof policySource>, log: LogSink, metrics?: GatewayMetrics): Promise<PolicyReloader> {
   const reloader = new PolicyReloader(source.location, { ...source.options, onFailure: (failure) => log('warn', 'policy decision failed closed', { ...failure }) });
   reloader.on('reload', (event: { result: string; revision?: string; reason?: string }) => {
     if (event.result !== 'unchanged') log(event.result === 'success' ? 'info' : 'error', `policy reload ${event.result}`, { ...event });
@@ -79,7 +74,7 @@ export interface StartOptions {
   /** A decider instead of compiling config.policy.dir (tests with their own policy data). */
   decider?: PolicyDecider;
   /** A log function instead of the gateway's sanitizing pino logger (fastify then logs nothing itself). */
-  log?: Logger;
+  log?: LogSink;
   /** Where the pino logger writes (default stderr); tests capture lines here. */
   logDestination?: NodeJS.WritableStream;
 }
@@ -134,7 +129,7 @@ function tlsMaterial(config: PortcullisConfig): { tls: Tls; createdAgent?: Runni
  * Opens the audit trail of the `audit` section; checkpoints are signed with
  * the gateway's TLS key. Without the section nothing is audited, said loudly.
  */
-async function openAudit(config: PortcullisConfig, tlsKey: string, metrics: GatewayMetrics, log: Logger): Promise<AuditLog | undefined> {
+async function openAudit(config: PortcullisConfig, tlsKey: string, metrics: GatewayMetrics, log: LogSink): Promise<AuditLog | undefined> {
   if (config.audit === undefined) {
     log('warn', 'no audit section in the configuration: calls are not audited');
     return undefined;

@@ -15,7 +15,7 @@ import { inspect } from 'node:util';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { parse as parseYaml } from 'yaml';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
-import { compile } from '../gateway/policy/compiler/compile.js';
+import { compile } from '../gateway/policy/compile.js';
 import { requiredMemoryPages } from '../gateway/policy/wasm/link.js';
 import { hostBuiltinImports } from '../gateway/policy/builtins/index.js';
 

@@ -5,8 +5,8 @@
  * built-ins), each probed rule wrapped in the same tagging helper as on the
  * OPA side (opa-reference-value.ts).
  */
-import { compile } from '../gateway/policy/compiler/compile.js';
-import { PolicyEngine, PolicyEvaluationError } from '../gateway/policy/engine.js';
+import { compile } from '../gateway/policy/compile.js';
+import { PolicyEngine, PolicyEvaluationError } from '../gateway/policy/engine/engine.js';
 import { fromJsonValue, TAG_FUNCTION, TAG_HELPER_REGO } from './opa-reference-value.js';
 import type { Outcome, Probe } from './opa-reference-value.js';
 

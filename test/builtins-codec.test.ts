@@ -3,7 +3,7 @@ import { ValueSyntaxError, parseValue, serialise, serialiseJson, termText } from
 import { hostBuiltinImports } from '../gateway/policy/builtins/index.js';
 import { BUILTIN_ARITY } from '../gateway/policy/builtins/catalog.js';
 import { HOST_PREFIX } from '../gateway/policy/builtins/wire.js';
-import { NATIVE_BUILTINS } from '../gateway/policy/wasm/natives.js';
+import { NATIVE_BUILTINS } from '../gateway/policy/builtins/natives.js';
 import { RegoObject, RegoSet, compare, equal } from '../gateway/policy/builtins/value.js';
 
 t.test('value text round-trips sets, non-string keys and big integers', async (t) => {

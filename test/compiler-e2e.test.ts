@@ -1,7 +1,7 @@
 // End to end: Rego source → compile() → the unmodified @open-policy-agent/opa-wasm loader.
 import t from 'tap';
 import { loadPolicy } from '@open-policy-agent/opa-wasm';
-import { compile } from '../gateway/policy/compiler/compile.js';
+import { compile } from '../gateway/policy/compile.js';
 import { requiredMemoryPages } from '../gateway/policy/wasm/link.js';
 import { hostBuiltinImports } from '../gateway/policy/builtins/index.js';
 import { RegoError } from '../gateway/policy/rego/ast.js';

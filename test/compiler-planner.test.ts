@@ -4,7 +4,7 @@ import { compileToPlan } from '../gateway/policy/compiler/planner.js';
 import { RegoError } from '../gateway/policy/rego/ast.js';
 import type { Group, Lit, Plan } from '../gateway/policy/compiler/ir.js';
 import { BUILTIN_ARITY } from '../gateway/policy/builtins/catalog.js';
-import { NATIVE_BUILTINS } from '../gateway/policy/wasm/natives.js';
+import { NATIVE_BUILTINS } from '../gateway/policy/builtins/natives.js';
 
 const plan = (source: string, entrypoints: string[] = []): Plan => compileToPlan({ modules: { 'p.rego': source }, entrypoints });
 

@@ -27,6 +27,8 @@ t.test('admin API, CLI and console assets over real mutual TLS', async (t) => {
   const server = createServerCert(ca);
   const alice = createAdminCert(ca, TD, 'alice');
   const agent = createClientCert(ca, TD, 'demo');
+  // A valid admin certificate whose name is not under holds.approvers.
+  const unlisted = createAdminCert(ca, TD, 'mallory');
   const files = {
     ca: path.join(dir, 'ca.pem'),
     aliceCert: path.join(dir, 'alice.pem'),
@@ -63,6 +65,7 @@ t.test('admin API, CLI and console assets over real mutual TLS', async (t) => {
   const agents = {
     alice: new Agent({ connect: { ca: ca.certPem, cert: alice.certPem, key: alice.keyPem } }),
     agent: new Agent({ connect: { ca: ca.certPem, cert: agent.certPem, key: agent.keyPem } }),
+    unlisted: new Agent({ connect: { ca: ca.certPem, cert: unlisted.certPem, key: unlisted.keyPem } }),
     none: new Agent({ connect: { ca: ca.certPem } }),
   };
   t.teardown(() => Promise.all(Object.values(agents).map((a) => a.close())));
@@ -98,6 +101,10 @@ t.test('admin API, CLI and console assets over real mutual TLS', async (t) => {
     t.equal((await call('none', 'GET', '/admin/holds')).status, 401, 'no identity');
     const asAgent = await call('agent', 'GET', '/admin/holds');
     t.same([asAgent.status, asAgent.json.error?.code], [403, 'agent-identity'], 'agent certificate refused');
+    const asUnlisted = await call('unlisted', 'GET', '/admin/holds');
+    t.same([asUnlisted.status, asUnlisted.json.error?.code], [403, 'not-an-approver'], 'an admin certificate not listed is refused');
+    t.equal(asUnlisted.json.error?.message, `spiffe://${TD}/admin/mallory is not an approver (not listed under holds.approvers)`, 'and told why');
+    t.equal((await call('none', 'GET', '/admin/holds')).json.error?.message, 'an admin token or admin client certificate is required');
     t.equal((await call('alice', 'GET', '/admin/holds', { headers: { 'x-portcullis-csrf': '' } })).status, 403, 'missing CSRF header');
     t.equal((await call('alice', 'GET', '/admin/holds', { headers: { origin: 'https://evil.example' } })).status, 403, 'foreign origin');
     t.equal((await call('alice', 'GET', '/admin/holds', { headers: { 'sec-fetch-site': 'cross-site' } })).status, 403);

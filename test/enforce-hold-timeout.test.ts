@@ -9,7 +9,7 @@ import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import t from 'tap';
 import { ERRORS } from '../gateway/errors.js';
 import type { HoldEventType } from '../gateway/holds/types.js';
-import { parseDecision } from '../gateway/policy/decision-shape.js';
+import { parseDecision } from '../gateway/policy/engine/decision-shape.js';
 import { startEnforcedGateway } from './fixtures/enforce-gateway.js';
 import { connectClient } from './fixtures/gateway-harness.js';
 

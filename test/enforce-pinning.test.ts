@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import t from 'tap';
-import { canonicalJson } from '../gateway/pinning/canonical-json.js';
+import { canonicalJson } from '../gateway/util/canonical-json.js';
 import { definitionHash } from '../gateway/pinning/definition.js';
 import { cleanDefinition, flagText, removeInvisible } from '../gateway/pinning/description-inspection.js';
 import { lineDiff } from '../gateway/pinning/diff.js';

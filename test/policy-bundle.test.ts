@@ -5,17 +5,17 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { buildFolderBundle, locatePolicy, preparePolicy } from '../gateway/policy/artifact.js';
-import { BundleError, readBundle, writeBundle, SIGNATURES_FILE } from '../gateway/policy/bundle.js';
+import { buildFolderBundle, locatePolicy, preparePolicy } from '../gateway/policy/bundle/artifact.js';
+import { BundleError, readBundle, writeBundle, SIGNATURES_FILE } from '../gateway/policy/bundle/bundle.js';
 import {
   bundleFileDigest, canonicalJsonText, signBundleFiles, signingKey, verificationKey, verifyBundleFiles,
-} from '../gateway/policy/signing.js';
-import type { VerificationConfig } from '../gateway/policy/signing.js';
-import { contentRevision, folderRevision, gitRevision } from '../gateway/policy/revision.js';
-import { readPolicySources } from '../gateway/policy/sources.js';
+} from '../gateway/policy/bundle/signing.js';
+import type { VerificationConfig } from '../gateway/policy/bundle/signing.js';
+import { contentRevision, folderRevision, gitRevision } from '../gateway/policy/bundle/revision.js';
+import { readPolicySources } from '../gateway/policy/bundle/sources.js';
 import { execFileSync } from 'node:child_process';
 import { createCa } from '../gateway/pki/certs.js';
-import type { PolicyInput } from '../gateway/policy/decision.js';
+import type { PolicyInput } from '../gateway/policy/engine/decision.js';
 
 const POLICY = `package portcullis
 import rego.v1

@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { run } from '../gateway/cli/policy.js';
-import { readBundle } from '../gateway/policy/bundle.js';
+import { readBundle } from '../gateway/policy/bundle/bundle.js';
 import { initPki, pkiPaths } from '../gateway/pki/store.js';
 
 const POLICY = `package portcullis

@@ -5,11 +5,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { configFromObject, resolveConfigPath } from '../gateway/config/load.js';
-import { buildFolderBundle } from '../gateway/policy/artifact.js';
-import { readBundle, writeBundle, SIGNATURES_FILE } from '../gateway/policy/bundle.js';
+import { buildFolderBundle } from '../gateway/policy/bundle/artifact.js';
+import { readBundle, writeBundle, SIGNATURES_FILE } from '../gateway/policy/bundle/bundle.js';
 import { policySource } from '../gateway/policy/config.js';
 import { PolicyReloader } from '../gateway/policy/reload.js';
-import { signBundleFiles, signingKey } from '../gateway/policy/signing.js';
+import { signBundleFiles, signingKey } from '../gateway/policy/bundle/signing.js';
 
 const POLICY = 'package portcullis\nimport rego.v1\ndecision := {"allow": true}\n';
 

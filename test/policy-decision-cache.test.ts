@@ -4,10 +4,10 @@
  * input differ keeps the cache off.
  */
 import t from 'tap';
-import { compile } from '../gateway/policy/compiler/compile.js';
-import { PolicyEngine } from '../gateway/policy/engine.js';
-import type { EngineOptions } from '../gateway/policy/engine.js';
-import type { PolicyInput } from '../gateway/policy/decision.js';
+import { compile } from '../gateway/policy/compile.js';
+import { PolicyEngine } from '../gateway/policy/engine/engine.js';
+import type { EngineOptions } from '../gateway/policy/engine/engine.js';
+import type { PolicyInput } from '../gateway/policy/engine/decision.js';
 
 const HEADER = 'package portcullis\nimport rego.v1\n';
 

@@ -2,8 +2,8 @@ import t from 'tap';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { run } from '../gateway/cli/policy.js';
-import { locatePolicy, preparePolicy } from '../gateway/policy/artifact.js';
-import type { PolicyInput } from '../gateway/policy/decision.js';
+import { locatePolicy, preparePolicy } from '../gateway/policy/bundle/artifact.js';
+import type { PolicyInput } from '../gateway/policy/engine/decision.js';
 
 const POLICIES = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'policies');
 

@@ -1,9 +1,9 @@
 import t from 'tap';
 import { compile } from '../gateway/policy/index.js';
-import { PolicyEngine, PolicyLoadError } from '../gateway/policy/engine.js';
-import type { EngineFailure } from '../gateway/policy/engine.js';
-import type { PolicyInput } from '../gateway/policy/decision.js';
-import { policyBuiltins } from '../gateway/policy/loader-builtins.js';
+import { PolicyEngine, PolicyLoadError } from '../gateway/policy/engine/engine.js';
+import type { EngineFailure } from '../gateway/policy/engine/engine.js';
+import type { PolicyInput } from '../gateway/policy/engine/decision.js';
+import { policyBuiltins } from '../gateway/policy/engine/loader-builtins.js';
 
 const HEADER = 'package portcullis\nimport rego.v1\n';
 

@@ -5,12 +5,12 @@
  * whole input, and that decisions are the same as with the whole input.
  */
 import t from 'tap';
-import { compile } from '../gateway/policy/compiler/compile.js';
+import { compile } from '../gateway/policy/compile.js';
 import { compileToPlan } from '../gateway/policy/compiler/planner.js';
 import { INPUT_PATHS_SECTION, inputRecord } from '../gateway/policy/compiler/input-paths.js';
-import { PolicyEngine } from '../gateway/policy/engine.js';
-import type { EngineFailure } from '../gateway/policy/engine.js';
-import { compileWasm, customSections } from '../gateway/policy/opa-loader.js';
+import { PolicyEngine } from '../gateway/policy/engine/engine.js';
+import type { EngineFailure } from '../gateway/policy/engine/engine.js';
+import { compileWasm, customSections } from '../gateway/policy/engine/opa-loader.js';
 
 const HEADER = 'package p\nimport rego.v1\n';
 

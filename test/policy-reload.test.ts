@@ -5,12 +5,12 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildFolderBundle, locatePolicy } from '../gateway/policy/artifact.js';
-import { readBundle, writeBundle, SIGNATURES_FILE } from '../gateway/policy/bundle.js';
+import { buildFolderBundle, locatePolicy } from '../gateway/policy/bundle/artifact.js';
+import { readBundle, writeBundle, SIGNATURES_FILE } from '../gateway/policy/bundle/bundle.js';
 import { PolicyReloader } from '../gateway/policy/reload.js';
 import type { ReloadEvent } from '../gateway/policy/reload.js';
-import { signBundleFiles, signingKey, verificationKey } from '../gateway/policy/signing.js';
-import type { PolicyInput } from '../gateway/policy/decision.js';
+import { signBundleFiles, signingKey, verificationKey } from '../gateway/policy/bundle/signing.js';
+import type { PolicyInput } from '../gateway/policy/engine/decision.js';
 
 const policy = (allowed: string): string => `package portcullis
 import rego.v1

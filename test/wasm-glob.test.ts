@@ -3,9 +3,9 @@
 // agree: every case is checked against the host implementation, through the
 // real compiler and the unmodified npm loader.
 import t from 'tap';
-import { compile } from '../gateway/policy/compiler/compile.js';
-import { PolicyEngine } from '../gateway/policy/engine.js';
-import { policyBuiltins } from '../gateway/policy/loader-builtins.js';
+import { compile } from '../gateway/policy/compile.js';
+import { PolicyEngine } from '../gateway/policy/engine/engine.js';
+import { policyBuiltins } from '../gateway/policy/engine/loader-builtins.js';
 import { HOST_PREFIX } from '../gateway/policy/builtins/wire.js';
 
 const HOST_GLOB = `${HOST_PREFIX}glob.match`;

@@ -2,7 +2,7 @@
 // patched, memory import and data count kept consistent.
 import t from 'tap';
 import { readFileSync } from 'node:fs';
-import { NATIVE_BUILTINS } from '../gateway/policy/wasm/natives.js';
+import { NATIVE_BUILTINS } from '../gateway/policy/builtins/natives.js';
 import { emitModule, linkPlanJson, requiredMemoryPages, LinkError } from '../gateway/policy/wasm/link.js';
 import type { Plan } from '../gateway/policy/compiler/ir.js';
 

@@ -2,8 +2,8 @@
 // RE2 subset it matches itself, compared with the host built-in, and what it
 // leaves to the host.
 import t from 'tap';
-import { compile } from '../gateway/policy/compiler/compile.js';
-import { PolicyEngine } from '../gateway/policy/engine.js';
+import { compile } from '../gateway/policy/compile.js';
+import { PolicyEngine } from '../gateway/policy/engine/engine.js';
 import { hostBuiltinImports, hostImplementations } from '../gateway/policy/builtins/index.js';
 import { HOST_PREFIX } from '../gateway/policy/builtins/wire.js';
 

@@ -1,6 +1,6 @@
 /** The hash chain: each record's hash covers its content and the previous record's hash. */
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../pinning/canonical-json.js';
+import { canonicalJson } from '../util/canonical-json.js';
 import type { AuditRecord } from './events.js';
 
 /** The `prev` of the very first record. */

@@ -11,15 +11,14 @@ import type { AuditRecord } from '../audit/events.js';
 import { parseTimeBound, queryAudit, type AuditFilter } from '../audit/query.js';
 import { verifyAudit, type VerifyReport } from '../audit/verify.js';
 import { sanitizeText } from '../sanitize/text.js';
+import { UsageError } from './args.js';
 
-const USAGE = `usage:
+export const USAGE = `usage:
   portcullis audit verify <file|dir> [--key <cert.pem|public.pem|key.jwk>] [--json]
   portcullis audit query <file|dir> [--agent ID] [--server NAME] [--tool NAME]
       [--decision allow|deny|hold] [--type decision|outcome|event|checkpoint|recovery]
       [--since TIME] [--until TIME] [--limit N]
   TIME is ISO 8601 or a duration back from now: 30s, 15m, 2h, 7d.`;
-
-class UsageError extends Error {}
 
 interface Io {
   out: (text: string) => void;

@@ -5,12 +5,12 @@
  */
 import { loadConfigFile, resolveConfigPath } from '../config/load.js';
 import { validFor } from '../pki/certs.js';
-import { identityListFile } from '../pki/configured.js';
+import { identityListFile } from '../config/pki-files.js';
 import { initPki, issueAgent, pkiPaths, revoke } from '../pki/store.js';
 import { defaultConfigFile } from '../server.js';
 import { parse, stringOption, UsageError } from './args.js';
 
-const USAGE = `usage: portcullis certs init [--force]
+export const USAGE = `usage: portcullis certs init [--force]
        portcullis certs issue <agent> [--days N]
        portcullis certs revoke <agent|serial>   (an agent: its identity and tokens too)
 options: --config <portcullis.yaml>`;

@@ -18,16 +18,17 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { loadConfigFile, resolveConfigPath } from '../config/load.js';
 import { CSRF_HEADER } from '../edge/admin-holds.js';
-import { writeFileAtomic } from '../holds/atomic-write.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
 import { createAdminCert, validFor } from '../pki/certs.js';
 import { pkiPaths } from '../pki/store.js';
-import { AGENT_NAME } from '../identity/agent-name.js';
+import { AGENT_NAME } from '../util/agent-name.js';
 import { defaultConfigFile } from '../server.js';
 import type { HoldRecord } from '../holds/types.js';
 import type { QuarantinedTool } from '../pinning/store.js';
 import { sanitizeText } from '../sanitize/text.js';
+import { UsageError } from './args.js';
 
-const USAGE = `usage:
+export const USAGE = `usage:
   portcullis holds list [--all] [--json]
   portcullis holds show <id>
   portcullis holds approve <id> [--digest HEX] [--reason TEXT]
@@ -41,8 +42,6 @@ connection options (every command):
   --ca FILE     CA certificate of the gateway (default $PORTCULLIS_CA or certs/ca.pem)
   --cert FILE --key FILE   admin client certificate and key
   or the admin token in $PORTCULLIS_ADMIN_TOKEN`;
-
-class UsageError extends Error {}
 
 /** The gateway answered with an error: exit 1 with its message. */
 class RefusedError extends Error {}

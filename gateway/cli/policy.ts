@@ -9,15 +9,17 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { locatePolicy, preparePolicy, buildFolderBundle, compileFolder, PolicyRejectedError } from '../policy/artifact.js';
-import { readBundle, writeBundle, BundleError, SIGNATURES_FILE } from '../policy/bundle.js';
-import { DECISION_ENTRYPOINT } from '../policy/decision.js';
-import { PolicyEvaluationError } from '../policy/engine.js';
+import { locatePolicy, preparePolicy, buildFolderBundle, compileFolder, PolicyRejectedError } from '../policy/bundle/artifact.js';
+import { readBundle, writeBundle, BundleError, SIGNATURES_FILE } from '../policy/bundle/bundle.js';
+import { DECISION_ENTRYPOINT } from '../policy/engine/decision.js';
+import { PolicyEvaluationError } from '../policy/engine/engine.js';
 import { runRegoTests } from '../policy/rego-test.js';
-import { signBundleFiles, signingKey, verificationKey, verifyBundleFiles, SignatureError } from '../policy/signing.js';
-import { PolicySourceError, readPolicySources } from '../policy/sources.js';
+import { signBundleFiles, signingKey, verificationKey, verifyBundleFiles, SignatureError } from '../policy/bundle/signing.js';
+import { PolicySourceError, readPolicySources } from '../policy/bundle/sources.js';
 import { RegoError } from '../policy/rego/ast.js';
 import { pkiPaths } from '../pki/store.js';
+import { sanitizeText } from '../sanitize/text.js';
+import { UsageError } from './args.js';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -31,15 +33,13 @@ const processIo: Io = {
   stdin: () => readFileSync(0, 'utf8'),
 };
 
-const USAGE = `usage: portcullis policy <command>
+export const USAGE = `usage: portcullis policy <command>
   build [dir] [-e <entrypoint>]... -o <out.wasm|out.tar.gz>
   test [dir] [--run <regex>] [-v]
   eval [dir|bundle|wasm] [-e <entrypoint>] --input <file|->
   sign <bundle.tar.gz> (--key <pem> | --pki <dir>) [--alg <alg>] [--keyid <id>] [--scope <scope>] [-o <out>]
   verify <bundle.tar.gz> (--key <pem> | --pki <dir>) [--alg <alg>] [--keyid <id>] [--scope <scope>]
 dir defaults to ./policies, the entrypoint to ${DECISION_ENTRYPOINT}.`;
-
-class Usage extends Error {}
 
 const DEFAULT_DIR = 'policies';
 const DEFAULT_KEY_ID = 'portcullis';
@@ -50,14 +50,14 @@ function parse(args: string[], options: Options): { values: Record<string, unkno
   try {
     return parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (err) {
-    throw new Usage(err instanceof Error ? err.message : 'invalid arguments');
+    throw new UsageError(err instanceof Error ? err.message : 'invalid arguments');
   }
 }
 
 function single(positionals: string[], fallback?: string): string {
-  if (positionals.length > 1) throw new Usage(`unexpected argument "${positionals[1]}"`);
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
   const value = positionals[0] ?? fallback;
-  if (value === undefined) throw new Usage('missing argument');
+  if (value === undefined) throw new UsageError('missing argument');
   return value;
 }
 
@@ -73,7 +73,7 @@ async function build(args: string[], io: Io): Promise<number> {
   });
   const dir = single(positionals, DEFAULT_DIR);
   const out = values.output as string | undefined;
-  if (out === undefined) throw new Usage('missing -o <out.wasm|out.tar.gz>');
+  if (out === undefined) throw new UsageError('missing -o <out.wasm|out.tar.gz>');
   const entrypoints = entrypointsOf(values);
   if (out.endsWith('.wasm')) {
     writeFileSync(out, compileFolder(readPolicySources(dir), entrypoints));
@@ -83,7 +83,7 @@ async function build(args: string[], io: Io): Promise<number> {
     writeFileSync(out, archive);
     io.stdout(`wrote ${out} (revision ${revision}; entrypoints: ${entrypoints.join(', ')})\n`);
   } else {
-    throw new Usage('the output must end in .wasm or .tar.gz');
+    throw new UsageError('the output must end in .wasm or .tar.gz');
   }
   return 0;
 }
@@ -102,7 +102,7 @@ async function test(args: string[], io: Io): Promise<number> {
     try {
       filter = new RegExp(values.run);
     } catch {
-      throw new Usage('--run is not a valid regular expression');
+      throw new UsageError('--run is not a valid regular expression');
     }
   }
   const report = runRegoTests(readPolicySources(single(positionals, DEFAULT_DIR)), filter);
@@ -137,8 +137,8 @@ async function evaluate(args: string[], io: Io): Promise<number> {
     input: { type: 'string', short: 'i' },
   });
   const entrypoints = entrypointsOf(values);
-  if (entrypoints.length > 1) throw new Usage('eval takes one entrypoint');
-  if (typeof values.input !== 'string') throw new Usage('missing --input <file|->');
+  if (entrypoints.length > 1) throw new UsageError('eval takes one entrypoint');
+  if (typeof values.input !== 'string') throw new UsageError('missing --input <file|->');
   const text = values.input === '-' ? io.stdin() : readFileSync(values.input, 'utf8');
   let input: unknown;
   try {
@@ -158,7 +158,7 @@ async function evaluate(args: string[], io: Io): Promise<number> {
 function keyMaterial(values: Record<string, unknown>, use: 'sign' | 'verify'): string {
   const key = values.key as string | undefined;
   const pki = values.pki as string | undefined;
-  if ((key === undefined) === (pki === undefined)) throw new Usage('give exactly one of --key <file> or --pki <dir>');
+  if ((key === undefined) === (pki === undefined)) throw new UsageError('give exactly one of --key <file> or --pki <dir>');
   if (key !== undefined) return readFileSync(key, 'utf8');
   const paths = pkiPaths(pki as string);
   return readFileSync(use === 'sign' ? paths.caKey : paths.caCert, 'utf8');
@@ -222,20 +222,20 @@ export async function run(args: string[], io: Io = processIo): Promise<number> {
     io.stdout(`${USAGE}\n`);
     return command === undefined ? 2 : 0;
   }
-  const handler = COMMANDS[command];
+  const handler = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
   if (handler === undefined) {
-    io.stderr(`portcullis policy: unknown command "${command}"\n${USAGE}\n`);
+    io.stderr(`portcullis policy: unknown command "${sanitizeText(command, { maxLength: 64 })}"\n${USAGE}\n`);
     return 2;
   }
   try {
     return await handler(rest, io);
   } catch (err) {
-    if (err instanceof Usage) {
-      io.stderr(`portcullis policy ${command}: ${err.message}\n${USAGE}\n`);
+    if (err instanceof UsageError) {
+      io.stderr(`portcullis policy ${command}: ${sanitizeText(err.message)}\n${USAGE}\n`);
       return 2;
     }
     if (isReportable(err)) {
-      io.stderr(`portcullis policy ${command}: ${err.message}\n`);
+      io.stderr(`portcullis policy ${command}: ${sanitizeText(err.message)}\n`);
       return 1;
     }
     throw err;

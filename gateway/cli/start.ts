@@ -6,6 +6,10 @@ import { DEFAULT_AGENT, startGateway } from '../server.js';
 import { PolicyReloader } from '../policy/reload.js';
 import { parse, stringOption } from './args.js';
 
+export const USAGE = `usage: portcullis start [--config portcullis.yaml]
+  runs the gateway until SIGINT or SIGTERM; SIGHUP reloads the policy.
+  The configuration defaults to ./portcullis.yaml, else the packaged one.`;
+
 export async function run(args: string[]): Promise<number> {
   const configFile = stringOption(parse(args, ['config']), 'config');
   const gateway = await startGateway(configFile === undefined ? {} : { configFile });

@@ -9,15 +9,15 @@ import { readFileSync } from 'node:fs';
 import { loadConfigFile } from '../config/load.js';
 import type { PortcullisConfig } from '../config/sections.js';
 import { issueToken } from '../identity/jwt.js';
-import { configuredPki, identityListFile } from '../pki/configured.js';
+import { configuredPki, identityListFile } from '../config/pki-files.js';
 import { spiffeId } from '../pki/certs.js';
 import { MAX_IDENTIFIER } from '../pki/identity-list.js';
 import { readIdentityList, revokeIdentities } from '../pki/store.js';
 import { defaultConfigFile } from '../server.js';
 import { parse, stringOption, UsageError } from './args.js';
-import { AGENT_NAME } from '../identity/agent-name.js';
+import { AGENT_NAME } from '../util/agent-name.js';
 
-const USAGE = `usage: portcullis token issue <agent> [--ttl seconds]
+export const USAGE = `usage: portcullis token issue <agent> [--ttl seconds]
        portcullis token revoke <agent|jti>     (a jti as printed by "token issue")
        portcullis token revoke --jti <jti>     (any token id, e.g. of another issuer)
 options: --config <portcullis.yaml>`;

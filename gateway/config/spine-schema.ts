@@ -1,9 +1,10 @@
 /**
  * Schema fragments for the spine's own sections of portcullis.yaml
- * (listen, tls, jwt, agents, upstreams) and their types.
+ * (listen, tls, log) and their types; the identity and upstream sections
+ * live with their owners and are re-exported here.
  * Defaults are filled in by the validator (ajv useDefaults).
  */
-import { AGENT_NAME } from '../identity/agent-name.js';
+import { stringList } from '../util/schema.js';
 
 export interface ListenConfig {
   host: string;
@@ -45,52 +46,10 @@ export interface TlsConfig {
   revoked_identities?: string;
 }
 
-export interface JwtConfig {
-  issuer: string;
-  audience: string;
-  /** JWKS file path or https URL; default: the gateway's own server key. */
-  jwks?: string;
-  /** Largest accepted token age in seconds (tokens also need `exp`). */
-  max_ttl_s: number;
-}
-
-export interface AgentConfig {
-  roles: string[];
-}
-
-/** A header value sent to an HTTP upstream: literal, or read from the gateway's environment. */
-export type HeaderValue = string | { env: string; prefix?: string };
-
-export interface StdioUpstreamConfig {
-  /** `node` means the Node.js binary running the gateway (no PATH lookup). */
-  command: string;
-  args: string[];
-  /** Working directory (relative to the config file); default: the config file's folder. */
-  cwd?: string;
-  /** Names of gateway environment variables the child may inherit; nothing else is passed. */
-  env_allow: string[];
-  /** Literal environment variables for the child. */
-  env: Record<string, string>;
-  /** Folders created before the first start (e.g. a sandbox). */
-  ensure_dirs: string[];
-}
-
-export interface HttpUpstreamConfig {
-  url: string;
-  headers: Record<string, HeaderValue>;
-}
-
-export interface UpstreamConfig {
-  stdio?: StdioUpstreamConfig;
-  http?: HttpUpstreamConfig;
-  /** Per-request deadline towards this upstream. */
-  timeout_ms: number;
-  /** Deadline for starting and initializing the upstream. */
-  connect_timeout_ms: number;
-  restart: { initial_delay_ms: number; max_delay_ms: number };
-}
-
-const stringList = { type: 'array', items: { type: 'string' }, default: [] } as const;
+export type { AgentConfig, JwtConfig } from '../identity/config.js';
+export { agentsSchema, jwtSchema } from '../identity/config.js';
+export type { HeaderValue, HttpUpstreamConfig, StdioUpstreamConfig, UpstreamConfig } from '../upstreams/config.js';
+export { upstreamsSchema } from '../upstreams/config.js';
 
 export const listenSchema = {
   type: 'object',
@@ -125,88 +84,6 @@ export const tlsSchema = {
     key: { type: 'string', minLength: 1 },
     crl: { type: 'string', minLength: 1 },
     revoked_identities: { type: 'string', minLength: 1 },
-  },
-} as const;
-
-export const jwtSchema = {
-  type: 'object',
-  additionalProperties: false,
-  default: {},
-  properties: {
-    issuer: { type: 'string', minLength: 1, default: 'portcullis' },
-    audience: { type: 'string', minLength: 1, default: 'portcullis' },
-    jwks: { type: 'string', minLength: 1 },
-    max_ttl_s: { type: 'integer', minimum: 1, maximum: 31_536_000, default: 86_400 },
-  },
-} as const;
-
-export const agentsSchema = {
-  type: 'object',
-  default: {},
-  propertyNames: { pattern: AGENT_NAME.source },
-  additionalProperties: {
-    type: 'object',
-    additionalProperties: false,
-    properties: { roles: { ...stringList } },
-  },
-} as const;
-
-const headerValueSchema = {
-  oneOf: [
-    { type: 'string' },
-    {
-      type: 'object',
-      additionalProperties: false,
-      required: ['env'],
-      properties: { env: { type: 'string', minLength: 1 }, prefix: { type: 'string' } },
-    },
-  ],
-} as const;
-
-export const upstreamsSchema = {
-  type: 'object',
-  default: {},
-  // Server names appear in URLs (/mcp/<server>) and aggregated names (<server>__<tool>).
-  propertyNames: { pattern: '^[a-z0-9][a-z0-9-]{0,62}$' },
-  additionalProperties: {
-    type: 'object',
-    additionalProperties: false,
-    oneOf: [{ required: ['stdio'] }, { required: ['http'] }],
-    properties: {
-      stdio: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['command'],
-        properties: {
-          command: { type: 'string', minLength: 1 },
-          args: stringList,
-          cwd: { type: 'string', minLength: 1 },
-          env_allow: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }, default: [] },
-          env: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
-          ensure_dirs: stringList,
-        },
-      },
-      http: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['url'],
-        properties: {
-          url: { type: 'string', pattern: '^https?://' },
-          headers: { type: 'object', additionalProperties: headerValueSchema, default: {} },
-        },
-      },
-      timeout_ms: { type: 'integer', minimum: 100, maximum: 3_600_000, default: 60_000 },
-      connect_timeout_ms: { type: 'integer', minimum: 100, maximum: 600_000, default: 30_000 },
-      restart: {
-        type: 'object',
-        additionalProperties: false,
-        default: {},
-        properties: {
-          initial_delay_ms: { type: 'integer', minimum: 10, maximum: 600_000, default: 500 },
-          max_delay_ms: { type: 'integer', minimum: 10, maximum: 3_600_000, default: 30_000 },
-        },
-      },
-    },
   },
 } as const;
 

@@ -70,6 +70,7 @@ function checkSameOrigin(request: FastifyRequest): void {
 function adminOf(request: FastifyRequest, authenticate: AdminHoldsOptions['authenticate']): Principal {
   const principal = authenticate(request.raw);
   if (!principal) throw new AdminError(401, 'unauthenticated', 'an admin token or admin client certificate is required');
+  if (principal.kind === 'unlisted') throw new AdminError(403, 'not-an-approver', `${principal.id} is not an approver (not listed under holds.approvers)`);
   if (principal.kind !== 'admin') throw new AdminError(403, 'agent-identity', 'agent identities cannot use the admin API');
   return principal;
 }

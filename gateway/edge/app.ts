@@ -19,6 +19,7 @@ import type { Endpoint } from '../pipeline/context.js';
 import type { Authenticate } from './authenticate.js';
 import { RevocationEnforcement } from './revocation-enforcement.js';
 import { HostOriginGuard } from './host-origin.js';
+import type { LogSink } from '../util/log.js';
 
 export interface TlsMaterial {
   key: string;
@@ -38,7 +39,7 @@ export interface EdgeOptions {
   knownServer(name: string): boolean;
   /** Readiness report; `ready` false answers 503. */
   readiness(): { ready: boolean; [key: string]: unknown };
-  log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
+  log: LogSink;
   /** Fastify's own logger (sanitizing pino); without it fastify logs nothing itself. */
   logger?: FastifyBaseLogger;
 }

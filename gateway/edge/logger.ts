@@ -6,9 +6,7 @@
 import { pino, type Logger as PinoLogger } from 'pino';
 import type { LogConfig } from '../config/spine-schema.js';
 import { sanitizingHooks } from '../sanitize/index.js';
-
-export type LogLevel = 'info' | 'warn' | 'error';
-export type LogSink = (level: LogLevel, message: string, fields?: Record<string, unknown>) => void;
+import type { LogSink } from '../util/log.js';
 
 /** A sanitizing pino logger on stderr, or on `destination` (tests capture lines there). */
 export function createLogger(config: LogConfig, destination?: NodeJS.WritableStream): PinoLogger {

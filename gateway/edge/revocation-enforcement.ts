@@ -11,8 +11,7 @@ import { GatewayError } from '../errors.js';
 import type { AgentIdentity } from '../identity/agent.js';
 import type { RevocationList } from '../identity/revocation.js';
 import { normaliseSerial } from '../pki/certs.js';
-
-type Log = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+import type { LogSink } from '../util/log.js';
 
 interface Seen {
   /** The client certificate's serial (mTLS listeners). */
@@ -29,7 +28,7 @@ export class RevocationEnforcement {
     private readonly revocation: RevocationList,
     /** Closes the MCP sessions whose agent `refused` picks. */
     private readonly closeSessions: (refused: (agent: AgentIdentity) => boolean) => void,
-    private readonly log: Log,
+    private readonly log: LogSink,
   ) {
     this.unsubscribe = revocation.onChange(() => this.enforce());
   }

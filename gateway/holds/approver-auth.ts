@@ -30,7 +30,8 @@ function verifiedSanUri(socket: Socket): string | undefined {
  * Who is calling the admin API. An admin is a configured approver proving
  * itself with a bearer token (compared by SHA-256, in constant time) or a
  * CA-verified client certificate with SAN spiffe://<trust-domain>/admin/<name>.
- * An agent certificate yields an `agent` principal, which can never decide.
+ * An agent certificate yields an `agent` principal, which can never decide;
+ * an admin certificate whose name is not configured an `unlisted` one.
  */
 export function approverAuthenticator(
   trustDomain: string,
@@ -56,7 +57,7 @@ export function approverAuthenticator(
     if (uri.startsWith(adminPrefix)) {
       const name = uri.slice(adminPrefix.length);
       const config = Object.hasOwn(approvers, name) ? approvers[name] : undefined;
-      return config ? { kind: 'admin', id: uri, name, roles: [...config.roles] } : undefined;
+      return config ? { kind: 'admin', id: uri, name, roles: [...config.roles] } : { kind: 'unlisted', id: uri, name, roles: [] };
     }
     if (uri.startsWith(agentPrefix)) return { kind: 'agent', id: uri, name: uri.slice(agentPrefix.length), roles: [] };
     return undefined;

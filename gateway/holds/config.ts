@@ -1,5 +1,5 @@
 /** The `holds` section of portcullis.yaml: schema fragment and type. */
-import { AGENT_NAME } from '../identity/agent-name.js';
+import { byAgentName, roleList } from '../util/schema.js';
 
 export interface ApproverConfig {
   roles: string[];
@@ -41,20 +41,15 @@ export const holdsConfigSchema = {
     max_pending: { type: 'integer', minimum: 1, maximum: 100_000, default: 1000 },
     max_timeout_s: { type: 'integer', minimum: 1, maximum: 604_800, default: 3600 },
     keep_finished: { type: 'integer', minimum: 0, maximum: 1_000_000, default: 10_000 },
-    approvers: {
+    approvers: byAgentName({
       type: 'object',
-      default: {},
-      propertyNames: { pattern: AGENT_NAME.source },
-      additionalProperties: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['roles'],
-        properties: {
-          roles: { type: 'array', items: { type: 'string', minLength: 1 } },
-          token_sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
-        },
+      additionalProperties: false,
+      required: ['roles'],
+      properties: {
+        roles: roleList,
+        token_sha256: { type: 'string', pattern: '^[0-9a-f]{64}$' },
       },
-    },
+    } as const),
     webhook: {
       type: 'object',
       additionalProperties: false,

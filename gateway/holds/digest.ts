@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from '../pinning/canonical-json.js';
+import { canonicalJson } from '../util/canonical-json.js';
 
 export interface HeldCall {
   server: string;

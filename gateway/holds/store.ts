@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { HoldTimeoutOutcome } from '../policy/decision.js';
+import type { HoldTimeoutOutcome } from '../policy/engine/decision.js';
 import { sanitizeText } from '../sanitize/text.js';
 import { callDigest, type HeldCall } from './digest.js';
 import { HoldError } from './errors.js';

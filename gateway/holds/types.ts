@@ -1,8 +1,12 @@
 /** Shared shapes of the hold store, its events and the people who decide holds. */
 
-/** Who is asking the admin API; only `admin` principals with the approver role may decide. */
+/**
+ * Who is asking the admin API; only `admin` principals with the approver role
+ * may decide. `unlisted`: a CA-verified admin certificate whose name is not
+ * under holds.approvers (refused, and told so).
+ */
 export interface Principal {
-  kind: 'admin' | 'agent';
+  kind: 'admin' | 'agent' | 'unlisted';
   /** Stable identity (SPIFFE id for certificates, `token:<name>` for tokens). */
   id: string;
   name: string;

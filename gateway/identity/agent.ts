@@ -3,9 +3,9 @@
  * client certificate or JWT subject plus the roles the configuration gives
  * that agent name (none for names it does not know).
  */
-import type { AgentInput } from '../policy/decision.js';
-import type { AgentConfig } from '../config/spine-schema.js';
-import { AGENT_NAME } from './agent-name.js';
+import type { AgentInput } from '../policy/engine/decision.js';
+import type { AgentConfig } from './config.js';
+import { AGENT_NAME } from '../util/agent-name.js';
 
 export type AgentIdentity = AgentInput;
 

@@ -7,7 +7,7 @@ import { createPublicKey, createPrivateKey, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, SignJWT } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey, KeyObject } from 'jose';
-import type { JwtConfig, AgentConfig } from '../config/spine-schema.js';
+import type { JwtConfig, AgentConfig } from './config.js';
 import { GatewayError } from '../errors.js';
 import { spiffeId } from '../pki/certs.js';
 import { MAX_IDENTIFIER } from '../pki/identity-list.js';

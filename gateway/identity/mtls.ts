@@ -4,7 +4,7 @@ import { GatewayError } from '../errors.js';
 import { normaliseSerial } from '../pki/certs.js';
 import { agentNameFromSpiffe, rolesFor } from './agent.js';
 import type { AgentIdentity } from './agent.js';
-import type { AgentConfig } from '../config/spine-schema.js';
+import type { AgentConfig } from './config.js';
 
 /** URI entries of a subjectAltName string as Node reports it ("URI:spiffe://..., DNS:x"). */
 function sanUris(cert: PeerCertificate): string[] {

@@ -6,7 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import { SseStream, writeJson } from './http-io.js';
 import type { WireMessage } from './http-io.js';
-import type { RpcId } from './jsonrpc.js';
+import type { RpcId } from '../protocol/jsonrpc.js';
 
 export class PostExchange {
   private readonly waiting: Set<RpcId>;

@@ -2,7 +2,7 @@
 import type { ServerResponse } from 'node:http';
 import { ERRORS, rpcError } from '../errors.js';
 import type { ErrorName } from '../errors.js';
-import type { RpcId } from './jsonrpc.js';
+import type { RpcId } from '../protocol/jsonrpc.js';
 
 export type WireMessage = Record<string, unknown>;
 

@@ -5,11 +5,11 @@
  */
 import { GatewayError } from '../errors.js';
 import type { AgentIdentity } from '../identity/agent.js';
-import { Cancellation, type CancelSignal } from '../pipeline/cancellation.js';
+import { Cancellation, type CancelSignal } from '../protocol/cancellation.js';
 import type { AgentChannel, Endpoint, Route } from '../pipeline/context.js';
 import type { PostExchange } from './exchange.js';
 import type { SseStream, WireMessage } from './http-io.js';
-import type { Params, RpcId } from './jsonrpc.js';
+import type { Params, RpcId } from '../protocol/jsonrpc.js';
 
 interface InFlight {
   cancellation: Cancellation;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../util/canonical-json.js';
 
 /** The part of an MCP tool that is pinned: what an agent reads and how it calls it. */
 export interface ToolDefinition {

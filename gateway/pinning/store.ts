@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../holds/atomic-write.js';
-import { canonicalJson } from './canonical-json.js';
+import { writeFileAtomic } from '../util/atomic-write.js';
+import { canonicalJson } from '../util/canonical-json.js';
 import { definitionHash, type ToolDefinition, toolDefinitionOf } from './definition.js';
 import { cleanDefinition, flagDefinition, revealInvisible } from './description-inspection.js';
 import { lineDiff } from './diff.js';

@@ -5,15 +5,16 @@
  */
 import type { JsonRpcErrorBody } from '../errors.js';
 import type { AgentIdentity } from '../identity/agent.js';
-import type { PolicyDecider, RevisedDecision, ToolInput } from '../policy/decision.js';
-import type { Params, RpcId } from '../mcp/jsonrpc.js';
-import type { ToolCatalog } from '../mcp/tool-catalog.js';
+import type { PolicyDecider, RevisedDecision, ToolInput } from '../policy/engine/decision.js';
+import type { Params, RpcId } from '../protocol/jsonrpc.js';
+import type { ToolCatalog } from '../upstreams/tool-catalog.js';
 import type { Enforcement } from './enforcement.js';
 import type { UpstreamRegistry } from '../upstreams/registry.js';
 import type { PortcullisConfig } from '../config/sections.js';
 import type { AuditLog, RefusalRecorder } from '../audit/index.js';
 import type { GatewayMetrics } from '../metrics/index.js';
-import type { CancelSignal } from './cancellation.js';
+import type { CancelSignal } from '../protocol/cancellation.js';
+import type { LogSink } from '../util/log.js';
 
 /** The message being decided: a request or notification, in either direction. */
 export interface PipelineMessage {
@@ -68,7 +69,7 @@ export interface Services {
   /** Counts, and audits within bounds, every attempt refused before the policy was asked. */
   refusals: RefusalRecorder;
   metrics: GatewayMetrics;
-  log(level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
+  log: LogSink;
   /** Runs a server message from upstream `server` through the pipeline to the agent. */
   relay(channel: AgentChannel, agent: AgentIdentity, server: string, message: PipelineMessage, relatedRequestId: RpcId | undefined, signal: CancelSignal): Promise<Outcome>;
 }

@@ -4,7 +4,7 @@
  * the policy allows. The verdict is kept on the context for audit and metrics.
  */
 import { GatewayError } from '../errors.js';
-import type { RevisedDecision } from '../policy/decision.js';
+import type { RevisedDecision } from '../policy/engine/decision.js';
 import type { MessageContext, Next, Outcome, Verdict } from './context.js';
 import { policyInput, routeSubject } from './policy-input.js';
 

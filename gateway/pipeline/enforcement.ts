@@ -13,6 +13,7 @@ import { RateLimiter, type RateScope } from '../ratelimit/limiter.js';
 import { redactJson } from '../sanitize/json.js';
 import type { Findings } from '../sanitize/text.js';
 import { ArgumentValidator } from '../validate/arguments.js';
+import type { LogSink } from '../util/log.js';
 
 /** A response the policy masked (what was found, by detector) or withheld (`blocked`). */
 export interface InspectedEvent {
@@ -111,7 +112,7 @@ export class Enforcement {
 
 export function enforcementFromConfig(
   config: PortcullisConfig,
-  log: (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void,
+  log: LogSink,
 ): Enforcement {
   const holdsFile = config.holds.file;
   const pinsFile = config.pinning.file;

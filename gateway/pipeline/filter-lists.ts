@@ -2,9 +2,9 @@
  * Filter-lists stage: a tools/prompts/resources list answer keeps only the
  * entries the policy lets this agent use (asked per entry with listing=true).
  */
-import type { Params } from '../mcp/jsonrpc.js';
-import { splitName } from '../mcp/names.js';
-import { toolInputOf } from '../mcp/tool-catalog.js';
+import type { Params } from '../protocol/jsonrpc.js';
+import { splitName } from '../protocol/names.js';
+import { toolInputOf } from '../upstreams/tool-catalog.js';
 import type { MessageContext, Next, Outcome } from './context.js';
 import { policyInput } from './policy-input.js';
 import type { Subject } from './policy-input.js';

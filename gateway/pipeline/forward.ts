@@ -4,10 +4,10 @@
  * the agent. Upstream failures become errors naming the upstream.
  */
 import { GatewayError } from '../errors.js';
-import { initializeResult } from '../mcp/initialize.js';
-import type { Params } from '../mcp/jsonrpc.js';
-import { joinName } from '../mcp/names.js';
-import { listAll } from '../mcp/tool-catalog.js';
+import { initializeResult } from './initialize.js';
+import type { Params } from '../protocol/jsonrpc.js';
+import { joinName } from '../protocol/names.js';
+import { listAll } from '../upstreams/tool-catalog.js';
 import type { MessageContext, Outcome } from './context.js';
 import { errorOutcome } from './run.js';
 

@@ -6,7 +6,7 @@
  * decision's `redact` list masks their params the same way.
  */
 import { GatewayError } from '../errors.js';
-import type { Params } from '../mcp/jsonrpc.js';
+import type { Params } from '../protocol/jsonrpc.js';
 import type { MessageContext, Next, Outcome, Route } from './context.js';
 import { maskResult } from './mask-result.js';
 import { toolResultInput } from './policy-input.js';

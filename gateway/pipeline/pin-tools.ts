@@ -7,11 +7,11 @@
  * inside list filtering, so the pin store sees the upstream's full list.
  */
 import { GatewayError } from '../errors.js';
-import type { Params } from '../mcp/jsonrpc.js';
-import { joinName, splitName } from '../mcp/names.js';
-import { listAll } from '../mcp/tool-catalog.js';
+import type { Params } from '../protocol/jsonrpc.js';
+import { joinName, splitName } from '../protocol/names.js';
+import { listAll } from '../upstreams/tool-catalog.js';
 import type { ToolStatus } from '../pinning/store.js';
-import type { ToolInput } from '../policy/decision.js';
+import type { ToolInput } from '../policy/engine/decision.js';
 import type { MessageContext, Next, Outcome } from './context.js';
 import { evaluatePolicy } from './decide.js';
 

@@ -1,6 +1,6 @@
 /** The policy input document for one message and one target server. */
-import type { MessageInput, PolicyInput, ToolInput } from '../policy/decision.js';
-import type { Params } from '../mcp/jsonrpc.js';
+import type { MessageInput, PolicyInput, ToolInput } from '../policy/engine/decision.js';
+import type { Params } from '../protocol/jsonrpc.js';
 import type { MessageContext } from './context.js';
 import { secretKinds } from '../sanitize/json.js';
 

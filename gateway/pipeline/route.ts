@@ -3,8 +3,8 @@
  * also strips the `<server>__` prefix so the upstream sees its own names.
  */
 import { GatewayError } from '../errors.js';
-import { splitName } from '../mcp/names.js';
-import type { Params } from '../mcp/jsonrpc.js';
+import { splitName } from '../protocol/names.js';
+import type { Params } from '../protocol/jsonrpc.js';
 import type { MessageContext, Outcome, Next, Route } from './context.js';
 
 /** Answered by the gateway for every endpoint. */

@@ -8,7 +8,7 @@
  */
 import { createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { isPlainObject } from '../policy/strict-json.js';
+import { isPlainObject } from '../policy/engine/strict-json.js';
 
 export interface RevokedIdentity {
   id: string;

@@ -10,7 +10,7 @@ import type { KeyAndCert, Validity } from './certs.js';
 import { buildCrl, parseCrl } from './crl.js';
 import { buildIdentityList, parseIdentityList } from './identity-list.js';
 import type { IdentityList } from './identity-list.js';
-import { AGENT_NAME } from '../identity/agent-name.js';
+import { AGENT_NAME } from '../util/agent-name.js';
 
 export interface PkiPaths {
   dir: string;

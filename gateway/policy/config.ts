@@ -12,12 +12,12 @@
  *     memory_pages: { initial: 16, maximum: 512 }
  */
 import { readFileSync } from 'node:fs';
-import { locatePolicy, PolicyRejectedError } from './artifact.js';
-import type { PolicyLocation } from './artifact.js';
-import { DEFAULT_MEMORY } from './engine.js';
+import { locatePolicy, PolicyRejectedError } from './bundle/artifact.js';
+import type { PolicyLocation } from './bundle/artifact.js';
+import { DEFAULT_MEMORY } from './engine/engine.js';
 import type { ReloaderOptions } from './reload.js';
-import { verificationKey } from './signing.js';
-import type { VerificationConfig } from './signing.js';
+import { verificationKey } from './bundle/signing.js';
+import type { VerificationConfig } from './bundle/signing.js';
 
 export interface PolicySigningConfig {
   /** Trusted keys by key id: a PEM public key, certificate or HMAC secret file. */

@@ -3,7 +3,7 @@
  * WebAssembly module that the unmodified @open-policy-agent/opa-wasm loader
  * runs, given the host built-ins from `hostBuiltinImports()`.
  */
-export { compile } from './compiler/compile.js';
+export { compile } from './compile.js';
 export { compileToPlan } from './compiler/planner.js';
 export { requiredMemoryPages } from './wasm/link.js';
 export type { CompileOptions } from './compiler/planner.js';

@@ -6,9 +6,9 @@
  * mocking is ordinary Rego and compiled as such.
  */
 import { parseModule } from './rego/parser.js';
-import { PolicyEngine, PolicyEvaluationError } from './engine.js';
-import { compile } from './compiler/compile.js';
-import type { PolicySources } from './sources.js';
+import { PolicyEngine, PolicyEvaluationError } from './engine/engine.js';
+import { compile } from './compile.js';
+import type { PolicySources } from './bundle/sources.js';
 
 export type TestOutcome = 'pass' | 'fail' | 'error' | 'skip';
 

@@ -12,10 +12,10 @@ import { EventEmitter } from 'node:events';
 import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import path from 'node:path';
-import { currentRevision, preparePolicy, PolicyRejectedError } from './artifact.js';
-import type { PolicyLocation, PrepareOptions } from './artifact.js';
-import type { PolicyDecider, PolicyInput, RevisedDecision } from './decision.js';
-import type { PolicyEngine } from './engine.js';
+import { currentRevision, preparePolicy, PolicyRejectedError } from './bundle/artifact.js';
+import type { PolicyLocation, PrepareOptions } from './bundle/artifact.js';
+import type { PolicyDecider, PolicyInput, RevisedDecision } from './engine/decision.js';
+import type { PolicyEngine } from './engine/engine.js';
 
 export interface ReloadEvent {
   result: 'success' | 'failure' | 'unchanged';

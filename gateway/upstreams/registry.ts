@@ -1,5 +1,5 @@
 /** All configured upstreams by name, started together, closed together. */
-import type { UpstreamConfig } from '../config/spine-schema.js';
+import type { UpstreamConfig } from './config.js';
 import { Upstream } from './upstream.js';
 import type { UpstreamHealth, UpstreamHooks } from './upstream.js';
 

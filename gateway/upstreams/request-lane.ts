@@ -12,8 +12,8 @@ import type { Transport, TransportSendOptions } from '@modelcontextprotocol/sdk/
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { JSONRPCMessage, MessageExtraInfo, Progress, Result } from '@modelcontextprotocol/sdk/types.js';
 import { GatewayError } from '../errors.js';
-import type { Params } from '../mcp/jsonrpc.js';
-import type { CancelSignal } from '../pipeline/cancellation.js';
+import type { Params } from '../protocol/jsonrpc.js';
+import type { CancelSignal } from '../protocol/cancellation.js';
 
 export interface LaneRequestOptions {
   /** Aborted when the agent cancels or goes away: the upstream is told (notifications/cancelled). */

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
-import { classify } from '../mcp/jsonrpc.js';
+import { classify } from '../protocol/jsonrpc.js';
 import { LineSplitter } from './line-splitter.js';
 
 export interface StdioLaunch {

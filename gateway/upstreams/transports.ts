@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { HttpUpstreamConfig, StdioUpstreamConfig } from '../config/spine-schema.js';
+import type { HttpUpstreamConfig, StdioUpstreamConfig } from './config.js';
 import { StdioTransport } from './stdio-transport.js';
 
 export class UpstreamConfigError extends Error {

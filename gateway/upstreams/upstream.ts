@@ -9,11 +9,12 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { Implementation, JSONRPCNotification, JSONRPCRequest, Progress, Result, ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
-import type { UpstreamConfig } from '../config/spine-schema.js';
+import type { UpstreamConfig } from './config.js';
 import { GatewayError } from '../errors.js';
-import type { CancelSignal } from '../pipeline/cancellation.js';
+import type { CancelSignal } from '../protocol/cancellation.js';
 import { RequestLane } from './request-lane.js';
 import { httpTransport, stdioTransport } from './transports.js';
+import type { LogSink } from '../util/log.js';
 
 export type UpstreamState = 'starting' | 'ready' | 'restarting' | 'closed';
 
@@ -30,7 +31,7 @@ export interface UpstreamHooks {
   /** A request from the upstream to the client side; answer or throw. */
   onServerRequest(upstream: string, request: JSONRPCRequest, signal: AbortSignal): Promise<Result>;
   onNotification(upstream: string, notification: JSONRPCNotification): void;
-  log(level: 'info' | 'warn' | 'error', message: string): void;
+  log: LogSink;
 }
 
 export interface UpstreamRequestOptions {

@@ -11,6 +11,8 @@ export const CONSOLE_JS = `'use strict';
   const holdCards = new Map();
   const toolCards = new Map();
   let clockOffsetMs = 0;
+  // A token the gateway refused is dropped (so a certificate can be used), and the page says so until the next sign-in.
+  let tokenRefused = false;
 
   function requestHeaders(withBody) {
     // The custom header forces a CORS preflight that the gateway never grants: a CSRF guard.
@@ -57,13 +59,29 @@ export const CONSOLE_JS = `'use strict';
     $('#tools-empty').hidden = toolCards.size > 0;
   }
 
+  // What the lists say when empty: only a signed-in approver knows that nothing waits.
+  function setEmptyTexts(signedIn) {
+    $('#holds-empty').textContent = signedIn ? 'No call is waiting.' : 'Sign in to see waiting calls.';
+    $('#tools-empty').textContent = signedIn ? 'No tool is quarantined.' : 'Sign in to see quarantined tools.';
+  }
+
+  function signedOut(message) {
+    for (const cards of [holdCards, toolCards]) {
+      for (const node of cards.values()) node.remove();
+      cards.clear();
+    }
+    setEmptyTexts(false);
+    $('#login').hidden = false;
+    setStatus(message);
+  }
+
   function holdCard(hold) {
     const node = fromTemplate('#hold-template');
     node.dataset.id = hold.id;
     node.querySelector('.tool').textContent = hold.tool || hold.method;
     node.querySelector('.server').textContent = 'on ' + hold.server;
     node.querySelector('.agent').textContent = hold.agent_name + ' (' + hold.agent_id + ')';
-    node.querySelector('.reasons').textContent = hold.reasons.length ? hold.reasons.join('; ') : '-';
+    node.querySelector('.reasons').textContent = hold.reasons.length ? hold.reasons.join('; ') : 'the policy gave no reason';
     node.querySelector('.digest').textContent = hold.digest;
     node.querySelector('.arguments').textContent = JSON.stringify(hold.arguments, null, 2);
     const decide = async (action) => {
@@ -144,11 +162,18 @@ export const CONSOLE_JS = `'use strict';
       const pins = await api('GET', '/admin/pins');
       reconcile(toolCards, pins.tools, (p) => p.server + '\\u0000' + p.tool + '\\u0000' + p.pending_hash, toolCard, $('#tools'));
       $('#login').hidden = true;
+      setEmptyTexts(true);
       setStatus('Signed in as ' + data.principal + '.');
     } catch (error) {
       if (error.status === 401) {
-        $('#login').hidden = false;
-        setStatus('Sign in to review calls.');
+        if (sessionStorage.getItem(TOKEN_KEY)) {
+          sessionStorage.removeItem(TOKEN_KEY);
+          tokenRefused = true;
+        }
+        signedOut(tokenRefused ? 'That admin token was not accepted. Sign in to review calls.' : 'Sign in to review calls.');
+      } else if (error.status === 403) {
+        // E.g. an admin certificate not listed as an approver: the gateway says which identity.
+        signedOut(error.message + '. Sign in as an approver to review calls.');
       } else {
         setStatus('Cannot load: ' + error.message);
       }
@@ -164,6 +189,7 @@ export const CONSOLE_JS = `'use strict';
   $('#login').addEventListener('submit', (event) => {
     event.preventDefault();
     sessionStorage.setItem(TOKEN_KEY, $('#token').value.trim());
+    tokenRefused = false;
     $('#token').value = '';
     refresh();
   });

@@ -24,12 +24,12 @@ export const CONSOLE_HTML = `<!doctype html>
 <main>
   <section>
     <h2>Calls waiting for approval</h2>
-    <p id="holds-empty">No call is waiting.</p>
+    <p id="holds-empty">Sign in to see waiting calls.</p>
     <ul id="holds"></ul>
   </section>
   <section>
     <h2>Quarantined tools</h2>
-    <p id="tools-empty">No tool is quarantined.</p>
+    <p id="tools-empty">Sign in to see quarantined tools.</p>
     <ul id="tools"></ul>
   </section>
 </main>
@@ -38,7 +38,7 @@ export const CONSOLE_HTML = `<!doctype html>
     <h3><span class="tool"></span> <small class="server"></small></h3>
     <dl>
       <dt>Agent</dt><dd class="agent"></dd>
-      <dt>Reasons</dt><dd class="reasons"></dd>
+      <dt>Held because</dt><dd class="reasons"></dd>
       <dt>Time left</dt><dd class="time-left"></dd>
       <dt>Call digest</dt><dd class="digest"></dd>
     </dl>

@@ -3,7 +3,7 @@
  * data path), a built-in inside the runtime, or a built-in on the host.
  */
 import { builtinArity } from '../builtins/catalog.js';
-import { NATIVE_BUILTINS } from '../wasm/natives.js';
+import { NATIVE_BUILTINS } from '../builtins/natives.js';
 import type { Term } from '../rego/ast.js';
 import type { Callee } from './ir.js';
 import type { GroupIndex } from './groups.js';

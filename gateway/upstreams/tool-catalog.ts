@@ -3,13 +3,13 @@
  * hash, annotations, description flags). Fetched on first use, dropped when
  * the upstream says its tool list changed.
  */
-import type { ToolInput } from '../policy/decision.js';
+import type { ToolInput } from '../policy/engine/decision.js';
 import { definitionHash, toolDefinitionOf } from '../pinning/definition.js';
 import { flagDefinition } from '../pinning/description-inspection.js';
-import type { UpstreamRegistry } from '../upstreams/registry.js';
+import type { UpstreamRegistry } from './registry.js';
 import { GatewayError } from '../errors.js';
-import type { CancelSignal } from '../pipeline/cancellation.js';
-import type { Params } from './jsonrpc.js';
+import type { CancelSignal } from '../protocol/cancellation.js';
+import type { Params } from '../protocol/jsonrpc.js';
 
 /** Most pages followed when listing one upstream (a misbehaving server cannot loop us forever). */
 export const MAX_LIST_PAGES = 100;

@@ -5,9 +5,9 @@
  */
 import { LATEST_PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS } from '@modelcontextprotocol/sdk/types.js';
 import { GatewayError } from '../errors.js';
-import type { Endpoint } from '../pipeline/context.js';
+import type { Endpoint } from './context.js';
 import type { UpstreamRegistry } from '../upstreams/registry.js';
-import type { Params } from './jsonrpc.js';
+import type { Params } from '../protocol/jsonrpc.js';
 
 export const GATEWAY_SERVER_INFO = { name: 'portcullis', version: '0.1.0' };
 

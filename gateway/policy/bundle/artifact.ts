@@ -7,12 +7,12 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { bundleFiles, bundleWasm, readBundle, writeBundle } from './bundle.js';
-import { compile } from './compiler/compile.js';
-import { DECISION_ENTRYPOINT } from './decision.js';
-import { PolicyEngine } from './engine.js';
-import type { EngineFailure, MemoryBounds } from './engine.js';
-import { runRegoTests } from './rego-test.js';
-import type { RegoTestReport } from './rego-test.js';
+import { compile } from '../compile.js';
+import { DECISION_ENTRYPOINT } from '../engine/decision.js';
+import { PolicyEngine } from '../engine/engine.js';
+import type { EngineFailure, MemoryBounds } from '../engine/engine.js';
+import { runRegoTests } from '../rego-test.js';
+import type { RegoTestReport } from '../rego-test.js';
 import { bytesRevision, folderRevision } from './revision.js';
 import { verifyBundleFiles } from './signing.js';
 import type { VerificationConfig } from './signing.js';

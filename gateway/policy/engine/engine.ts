@@ -15,7 +15,7 @@ import { inputBytes, serialiseInput } from './strict-json.js';
 import { DecisionCache } from './decision-cache.js';
 import { policyBuiltins } from './loader-builtins.js';
 import { InputProjection } from './input-projection.js';
-import { requiredMemoryPages } from './wasm/link.js';
+import { requiredMemoryPages } from '../wasm/link.js';
 
 /** Loader host functions by built-in name (the loader's customBuiltins). */
 // The loader calls these with plain JSON values and expects JSON back; their
@@ -47,7 +47,11 @@ export interface EngineOptions {
   memory?: MemoryBounds;
   /** Extra loader built-ins, merged over the project's own (see loader-builtins.ts). */
   builtins?: LoaderBuiltins;
-  /** Called for every evaluation that failed closed; default: one JSON line on stderr. */
+  /**
+   * Called for every evaluation that failed closed, to be logged by the caller
+   * (the engine writes nothing itself); without it the failure shows only as
+   * the deny's reason.
+   */
   onFailure?: (failure: EngineFailure) => void;
   /**
    * How many decisions of a pure policy to keep for reuse (decision-cache.ts);
@@ -76,10 +80,6 @@ export class PolicyEvaluationError extends Error {
 }
 
 const DENY_REASON = 'policy evaluation failed';
-
-function logFailureToStderr(failure: EngineFailure): void {
-  process.stderr.write(`${JSON.stringify({ level: 'warn', msg: 'policy decision failed closed', ...failure })}\n`);
-}
 
 /**
  * Turns anything thrown during evaluation into a reason that cannot carry
@@ -142,7 +142,7 @@ export class PolicyEngine implements PolicyDecider {
     } catch {
       throw new PolicyLoadError('policy data is not plain JSON');
     }
-    this.onFailure = options.onFailure ?? logFailureToStderr;
+    this.onFailure = options.onFailure ?? (() => undefined);
     try {
       this.module = compileWasm(wasm);
     } catch (err) {

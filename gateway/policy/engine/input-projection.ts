@@ -5,8 +5,8 @@
  * the same value. Modules without the record (built by `opa build`, or whose
  * plan may read all of input) get the whole input.
  */
-import { INPUT_PATHS_SECTION } from './compiler/input-paths.js';
-import type { InputRecord } from './compiler/input-paths.js';
+import { INPUT_PATHS_SECTION } from '../compiler/input-paths.js';
+import type { InputRecord } from '../compiler/input-paths.js';
 import { customSections } from './opa-loader.js';
 import { isPlainObject } from './strict-json.js';
 import type { CompiledWasm } from './opa-loader.js';

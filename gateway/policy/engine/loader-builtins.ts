@@ -7,8 +7,8 @@
  *   that call built-ins the npm loader does not ship. The loader's own
  *   implementations take precedence over these for the names it has.
  */
-import { hostBuiltinImports, hostImplementations } from './builtins/index.js';
-import { fromJson, toJson } from './builtins/value.js';
+import { hostBuiltinImports, hostImplementations } from '../builtins/index.js';
+import { fromJson, toJson } from '../builtins/value.js';
 import type { LoaderBuiltins } from './engine.js';
 
 export function policyBuiltins(): LoaderBuiltins {

@@ -4,10 +4,10 @@
  * tls.revoked_identities), else the development PKI in tls.dir.
  */
 import { readFileSync } from 'node:fs';
-import { resolveConfigPath } from '../config/load.js';
-import type { PortcullisConfig } from '../config/sections.js';
-import { pkiPaths } from './store.js';
-import type { IdentityListFile } from './store.js';
+import { resolveConfigPath } from './load.js';
+import type { PortcullisConfig } from './sections.js';
+import { pkiPaths } from '../pki/store.js';
+import type { IdentityListFile } from '../pki/store.js';
 
 export interface ConfiguredPki {
   /** Whether tls names its own CA, certificate and key instead of the development PKI. */

@@ -1,0 +1,100 @@
+/**
+ * Where code may reach: every relative import in gateway/ runs downward
+ * through the rooms' layers, fastify stays at the edge, and the policy
+ * toolchain imports nothing from the rest of the gateway.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { ROOT } from './fixtures/gateway-harness.js';
+
+const GATEWAY = path.join(ROOT, 'gateway');
+
+/**
+ * Lower layers never import higher ones; rooms of one layer never import
+ * each other. A new room must be placed here before it can be imported.
+ */
+const LAYERS: ReadonlyArray<readonly string[]> = [
+  ['util', 'errors.ts'],
+  ['protocol', 'policy', 'sanitize'],
+  ['metrics', 'pinning', 'audit', 'validate', 'ratelimit', 'pki'],
+  ['identity', 'holds', 'upstreams'],
+  ['config'],
+  ['pipeline'],
+  ['mcp'],
+  ['edge'],
+  ['server.ts'],
+  ['cli', 'index.ts'],
+];
+
+const layerOf = new Map<string, number>();
+LAYERS.forEach((rooms, layer) => rooms.forEach((room) => layerOf.set(room, layer)));
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) return name === 'assembly' ? [] : sources(full);
+    return name.endsWith('.ts') ? [full] : [];
+  });
+}
+
+/** The top-level room of a file under gateway/: its folder, or the file itself. */
+function roomOf(file: string): string {
+  return path.relative(GATEWAY, file).split(path.sep)[0] as string;
+}
+
+interface Import {
+  from: string;
+  to: string;
+  specifier: string;
+}
+
+const IMPORT = /^\s*(?:import|export)\b[^'"]*?from\s+['"]([^'"]+)['"]/gm;
+
+function importsOf(file: string): Import[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(IMPORT)].map((m) => {
+    const specifier = m[1] as string;
+    const to = specifier.startsWith('.') ? path.resolve(path.dirname(file), specifier).replace(/\.js$/, '.ts') : specifier;
+    return { from: file, to, specifier };
+  });
+}
+
+const files = sources(GATEWAY);
+const imports = files.flatMap(importsOf);
+const where = (i: Import): string => `${path.relative(ROOT, i.from)} imports ${i.specifier}`;
+
+t.test('every room of gateway/ has a layer', async (t) => {
+  const rooms = new Set(files.map(roomOf));
+  t.same([...rooms].filter((room) => !layerOf.has(room)), [], 'rooms without a layer');
+  t.ok(imports.length > 500, `read ${imports.length} imports in ${files.length} files`);
+});
+
+t.test('imports run downward', async (t) => {
+  const upward = imports.filter((i) => {
+    if (!i.specifier.startsWith('.')) return false;
+    const from = roomOf(i.from);
+    const to = roomOf(i.to);
+    return from !== to && (layerOf.get(to) ?? Infinity) >= (layerOf.get(from) ?? -Infinity);
+  });
+  t.same(upward.map(where), [], 'imports that reach a room of the same or a higher layer');
+});
+
+t.test('fastify only at the edge', async (t) => {
+  const outside = imports.filter((i) => /^(?:fastify|@fastify\/)/.test(i.specifier) && roomOf(i.from) !== 'edge' && roomOf(i.from) !== 'server.ts');
+  t.same(outside.map(where), []);
+  t.ok(imports.some((i) => i.specifier === 'fastify' && roomOf(i.from) === 'edge'), 'the edge does use fastify');
+});
+
+t.test('the policy toolchain stands alone', async (t) => {
+  const policy = path.join(GATEWAY, 'policy');
+  const leaving = imports.filter((i) => i.from.startsWith(policy + path.sep) && i.specifier.startsWith('.') && !i.to.startsWith(policy + path.sep));
+  t.same(leaving.map(where), [], 'gateway/policy imports nothing from the rest of the gateway');
+  const compiler = path.join(policy, 'compiler');
+  const below = ['wasm', 'engine', 'bundle'].map((room) => path.join(policy, room) + path.sep);
+  const up = imports.filter((i) => i.from.startsWith(compiler + path.sep) && below.some((room) => i.to.startsWith(room)));
+  t.same(up.map(where), [], 'the compiler does not import the runtime linker, the engine or bundles');
+  const rego = path.join(policy, 'rego') + path.sep;
+  const parser = imports.filter((i) => i.from.startsWith(rego) && i.specifier.startsWith('.') && !i.to.startsWith(rego));
+  t.same(parser.map(where), [], 'the Rego parser imports nothing else');
+});
