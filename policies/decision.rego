@@ -37,6 +37,9 @@ reasons := [r | some r in objections] if {
 	count(objections) > 0
 } else := ["no rule allows this message"] if {
 	not permitted
+} else := ["high-risk tool: each call waits for a person's approval"] if {
+	# Why an allowed call waits: stored with the hold and shown to the approvers.
+	high_risk_call
 } else := []
 
 # ---------------------------------------------------------------- what may pass

@@ -114,6 +114,7 @@ test_high_risk_tool_is_held if {
 	d := decide(call("demo", "filesystem", "write_file", {"path": "/tmp/portcullis-sandbox/out.txt", "content": "x"}))
 	d.allow == true
 	d.hold == {"approvers": ["approver"], "timeout_s": 300}
+	d.reasons == ["high-risk tool: each call waits for a person's approval"]
 	d.classification == ["internal", "write"]
 }
 

@@ -5,10 +5,11 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { runCli } from '../gateway/cli/commands.js';
-import { ROOT } from './fixtures/gateway-harness.js';
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const SUBCOMMANDS: Record<string, string[]> = {
   start: [],
   certs: ['init', 'issue', 'revoke'],

@@ -383,7 +383,9 @@ t.test('the HTTP edge under generated and mutated MCP traffic', async (t) => {
     const details = await fc.check(property, { seed: SEED + campaign, numRuns: RUNS_PER_CAMPAIGN, plugins: [fc.interruptAfterTimeLimit(left)] });
     if (!details.failed || details.counterexample === null) continue;
     const reason = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-    const shrunk = details.counterexample[0].map(describePost).join('\n  ');
+    // fc.check's details are typed loosely; the property above takes one burst of posts.
+    const [posts] = details.counterexample as unknown as [Post[]];
+    const shrunk = posts.map(describePost).join('\n  ');
     if (focus === undefined) {
       t.fail(`the fuzz harness itself failed: ${reason}`);
       break;

@@ -79,7 +79,7 @@ t.test('admin API, CLI and console assets over real mutual TLS', async (t) => {
       dispatcher: agents[who],
     });
     const text = await res.body.text();
-    return { status: res.statusCode, headers: res.headers, json: text ? (JSON.parse(text) as Record<string, any>) : {} }; // eslint-disable-line @typescript-eslint/no-explicit-any -- test reads arbitrary JSON
+    return { status: res.statusCode, headers: res.headers, json: text ? (JSON.parse(text) as Record<string, any>) : {} }; // test reads arbitrary JSON
   }
   const cliOut: string[] = [];
   const cliIo = (env: NodeJS.ProcessEnv = {}) => ({ out: (s: string) => cliOut.push(s), err: (s: string) => cliOut.push(s), env });

@@ -7,7 +7,7 @@
 import t from 'tap';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import { ERRORS } from '../gateway/errors.js';
-import { createCa, createClientCert, validFor } from '../gateway/pki/certs.js';
+import { createCa, createClientCert } from '../gateway/pki/certs.js';
 import { revoke } from '../gateway/pki/store.js';
 import { connectClient, startTestGateway, TRUST_DOMAIN } from './fixtures/gateway-harness.js';
 

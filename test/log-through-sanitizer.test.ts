@@ -6,9 +6,10 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { ROOT } from './fixtures/gateway-harness.js';
 
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const RAW_WRITE = /process\.(?:stderr|stdout)\.write|console\.(?:log|info|warn|error|debug)\s*\(/;
 
 function sourcesUnder(dir: string): string[] {

@@ -118,7 +118,7 @@ function timeLeft(hold: HoldRecord): string {
 function holdLines(hold: HoldRecord): string {
   return [
     `${safe(hold.id)}  ${safe(hold.server)}/${safe(hold.tool ?? hold.method)}  agent ${safe(hold.agent_name)}  ${timeLeft(hold)}`,
-    `  reasons:  ${safe(hold.reasons.join('; ') || '-')}`,
+    `  held because: ${safe(hold.reasons.join('; ') || 'the policy gave no reason')}`,
     `  digest:   ${safe(hold.digest)}  revision ${safe(hold.revision)}`,
     `  arguments (redacted): ${safe(JSON.stringify(hold.arguments))}`,
     ...(hold.decided_by ? [`  decided by ${safe(hold.decided_by)}${hold.decision_reason ? `: ${safe(hold.decision_reason)}` : ''}`] : []),

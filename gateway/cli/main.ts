@@ -7,6 +7,6 @@ const stdio = {
   err: (text: string) => process.stderr.write(text),
 };
 
-runCli(process.argv.slice(2), stdio).then((code) => {
+void runCli(process.argv.slice(2), stdio).then((code) => {
   process.exitCode = code;
 });

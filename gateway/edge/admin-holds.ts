@@ -193,7 +193,7 @@ export const adminHoldsPlugin: FastifyPluginAsync<AdminHoldsOptions> = async (ap
     },
   );
 
-  app.get('/admin/pins', { onRequest: guard }, async (request) => {
+  app.get('/admin/pins', { onRequest: guard }, async () => {
     return { tools: pins.quarantined() };
   });
 

@@ -1,6 +1,6 @@
 /** io.jwt.* built-ins (JWS compact serialisation) on node:crypto, synchronously. */
 import {
-  KeyObject, constants, createHmac, createPrivateKey, createPublicKey, createSecretKey, sign, timingSafeEqual, verify,
+  type KeyObject, constants, createHmac, createPrivateKey, createPublicKey, createSecretKey, sign, timingSafeEqual, verify,
   type JsonWebKey,
 } from 'node:crypto';
 import { parseJson, serialiseJson } from '../codec.js';
