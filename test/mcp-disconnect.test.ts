@@ -2,7 +2,7 @@
  * An agent that goes away mid-call: its upstream call (server-everything's
  * long-running operation, reporting progress on the POST's event stream) is
  * cancelled at once, recorded as cancelled, and the gateway keeps serving.
- * test/gateway-upstream-lane.test.ts shows the cancellation reaching the server.
+ * test/upstreams-lane.test.ts shows the cancellation reaching the server.
  */
 import { connect } from 'node:tls';
 import t from 'tap';

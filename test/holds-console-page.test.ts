@@ -1,5 +1,5 @@
 /**
- * The approval console's script without a browser (enforce-console.test.ts
+ * The approval console's script without a browser (holds-console.test.ts
  * runs the real page where Chromium is installed): the script runs in a VM
  * against a minimal stand-in of the page's elements and a scripted admin API.
  * A visitor who is not signed in is told to sign in, not that nothing waits;
