@@ -63,6 +63,11 @@ export const ERRORS = {
   toolQuarantined: { code: -32035, message: 'Tool definition changed: quarantined until an operator approves it', http: 200 },
   toolNotListed: { code: -32036, message: 'Tool is not in the upstream tool list', http: 200 },
   responseBlocked: { code: -32037, message: 'Result withheld by policy', http: 200 },
+  holdPending: {
+    code: -32038,
+    message: 'Held for human approval: once a person approves it, retry this identical call (same arguments) and it goes through once',
+    http: 200,
+  },
 
   // Evidence: no call goes through unrecorded.
   auditUnavailable: { code: -32040, message: 'Audit trail unavailable: call refused', http: 503 },

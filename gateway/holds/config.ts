@@ -13,7 +13,17 @@ export interface HoldWebhookConfig {
   timeout_ms: number;
 }
 
+/**
+ * How a held call meets its agent: `wait` keeps the request open until a
+ * person decides; `retry` answers at once with the hold id, and the approval
+ * lets the agent's identical retry through once.
+ */
+export type HoldMode = 'wait' | 'retry';
+
 export interface HoldsConfig {
+  mode: HoldMode;
+  /** Retry mode: how long an approval (or a denial) answers the agent's identical retry. */
+  approval_ttl_s: number;
   /** JSON-lines journal of hold events (relative to the config file); without it outcomes are lost on restart. */
   file?: string;
   /** While a call waits, the agent gets a progress notification this often (when it asked for progress). */
@@ -36,6 +46,8 @@ export const holdsConfigSchema = {
   additionalProperties: false,
   default: {},
   properties: {
+    mode: { type: 'string', enum: ['wait', 'retry'], default: 'wait' },
+    approval_ttl_s: { type: 'integer', minimum: 1, maximum: 604_800, default: 600 },
     file: { type: 'string', minLength: 1 },
     progress_interval_s: { type: 'integer', minimum: 1, maximum: 3600, default: 10 },
     max_pending: { type: 'integer', minimum: 1, maximum: 100_000, default: 1000 },

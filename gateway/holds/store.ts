@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import type { HoldTimeoutOutcome } from '../policy/engine/decision.js';
 import { sanitizeText } from '../sanitize/text.js';
+import type { HoldMode } from './config.js';
 import { callDigest, type HeldCall } from './digest.js';
 import { HoldError } from './errors.js';
 import { HoldJournal } from './journal.js';
-import type { HoldEvent, HoldEventType, HoldOutcome, HoldRecord, Principal } from './types.js';
+import type { HoldEvent, HoldEventType, HoldOutcome, HoldRecord, Principal, RetryAnswer } from './types.js';
 
 export const APPROVER_ROLE = 'approver';
 const MAX_REASON = 500;
@@ -26,12 +27,17 @@ export interface HoldStoreOptions {
   maxPending?: number;
   maxTimeoutS?: number;
   keepFinished?: number;
+  /** How the hold stage meets held calls (holds.mode); default `wait`. */
+  mode?: HoldMode;
+  /** Retry mode: how long an approval or a denial answers the identical retry; default 600. */
+  approvalTtlS?: number;
   /** Masks secrets in arguments before they are stored or shown: raw arguments are never kept. */
   redact: (args: unknown) => unknown;
 }
 
+/** A pending hold's expiry timer and, in wait mode, the request waiting for it. */
 interface Waiter {
-  resolve: (outcome: HoldOutcome) => void;
+  resolve?: (outcome: HoldOutcome) => void;
   timer: NodeJS.Timeout;
 }
 
@@ -41,11 +47,23 @@ function cleanReason(reason: string | undefined): string | undefined {
   return clean === '' ? undefined : clean;
 }
 
+/** Retry mode binds a hold to one agent and one exact call. */
+function retryKey(agentId: string, digest: string): string {
+  return `${digest} ${agentId}`;
+}
+
+/** An undecided hold whose rule forwards the call once it expires (a lapsed approval has `decided_by`). */
+function forwardsOnExpiry(hold: HoldRecord): boolean {
+  return hold.state === 'expired' && hold.on_timeout === 'allow' && hold.decided_by === undefined;
+}
+
 /**
  * Calls parked for a human decision. Each hold is bound to one exact call
  * (digest of server, method, tool and arguments) under one policy revision,
  * ends once (approved, denied, expired or cancelled), and an approval is
- * consumed by forwarding that same call exactly once.
+ * consumed by forwarding that same call exactly once. In wait mode the
+ * agent's request waits on `propose`; in retry mode the agent is answered at
+ * once and its identical retries meet the same hold through `retry`.
  */
 export class HoldStore {
   readonly #holds = new Map<string, HoldRecord>();
@@ -54,24 +72,31 @@ export class HoldStore {
   /** Outcomes settled while opening the journal, before any sink could listen; replayed to each new listener. */
   readonly #settledAtOpen: HoldEvent[] = [];
   #opened = false;
-  /** Holds whose rule forwards the call when nobody decides in time. */
-  readonly #forwardOnExpiry = new Set<string>();
+  /** Retry mode: the newest hold of each (agent, call digest). */
+  readonly #byCall = new Map<string, string>();
+  /** Retry mode: approvals waiting for the agent's retry, each lapsing at its `retry_until`. */
+  readonly #lapses = new Map<string, NodeJS.Timeout>();
   readonly #journal: HoldJournal | undefined;
   readonly #maxPending: number;
   readonly #maxTimeoutS: number;
   readonly #keepFinished: number;
+  readonly #approvalTtlMs: number;
   readonly #redact: (args: unknown) => unknown;
+  /** How the hold stage meets held calls: it waits (`propose`) or answers at once (`retry`). */
+  readonly mode: HoldMode;
 
   constructor(options: HoldStoreOptions) {
     this.#maxPending = options.maxPending ?? 1000;
     this.#maxTimeoutS = options.maxTimeoutS ?? 3600;
     this.#keepFinished = options.keepFinished ?? 10_000;
+    this.#approvalTtlMs = (options.approvalTtlS ?? 600) * 1000;
     this.#redact = options.redact;
+    this.mode = options.mode ?? 'wait';
     if (options.file) {
       const { journal, records } = HoldJournal.open(options.file, this.#keepFinished);
       this.#journal = journal;
       for (const record of records) this.#holds.set(record.id, record);
-      this.#settleOrphans();
+      this.#resumeAfterRestart();
     }
     this.#opened = true;
   }
@@ -86,11 +111,45 @@ export class HoldStore {
     return this.#waiters.size;
   }
 
-  /** Parks a call; `outcome` settles when a person decides, the hold expires, or it is cancelled. */
+  /** Wait mode: parks a call; `outcome` settles when a person decides, the hold expires, or it is cancelled. */
   propose(proposal: HoldProposal): { hold: HoldRecord; outcome: Promise<HoldOutcome> } {
+    this.#checkCapacity();
+    let hold!: HoldRecord;
+    const outcome = new Promise<HoldOutcome>((resolve) => {
+      hold = this.#create(proposal, 'wait', resolve);
+    });
+    return { hold: { ...hold }, outcome };
+  }
+
+  /**
+   * Retry mode: what this call meets. The first call proposes a hold; an
+   * identical call from the same agent gets the same hold while it waits
+   * (re-proposed if the policy changed meanwhile), the denial until
+   * `retry_until`, or consumes the approval (exactly once, under the policy
+   * revision it was approved under). After that, or once the hold expired
+   * or lapsed, the call is held anew.
+   */
+  retry(proposal: HoldProposal): RetryAnswer {
+    const key = retryKey(proposal.agent.id, callDigest(proposal));
+    const last = this.#holds.get(this.#byCall.get(key) ?? '');
+    if (last?.state === 'pending') {
+      if (last.revision === proposal.revision) return { kind: 'held', hold: { ...last } };
+      this.cancel(last.id, 'the policy changed while the call was held');
+    } else if (last !== undefined && last.retry_until !== undefined && Date.now() < Date.parse(last.retry_until)) {
+      if (last.state === 'denied') return { kind: 'denied', hold: { ...last } };
+      if (last.state === 'approved' || forwardsOnExpiry(last)) return { kind: 'approved', hold: this.claim(last.id, proposal, proposal.revision) };
+    }
+    this.#checkCapacity();
+    return { kind: 'held', hold: { ...this.#create(proposal, 'retry') } };
+  }
+
+  #checkCapacity(): void {
     if (this.#waiters.size >= this.#maxPending) {
       throw new HoldError('too-many-pending', 'too many calls are waiting for approval');
     }
+  }
+
+  #create(proposal: HoldProposal, mode: HoldMode, resolve?: (outcome: HoldOutcome) => void): HoldRecord {
     const now = Date.now();
     const timeoutS = Math.min(Math.max(1, proposal.timeoutS), this.#maxTimeoutS);
     const hold: HoldRecord = {
@@ -105,19 +164,18 @@ export class HoldStore {
       revision: proposal.revision,
       reasons: [...proposal.reasons],
       approvers: [...proposal.approvers],
+      mode,
       created_at: new Date(now).toISOString(),
       expires_at: new Date(now + timeoutS * 1000).toISOString(),
     };
     if (proposal.tool !== undefined) hold.tool = proposal.tool;
-    if (proposal.onTimeout === 'allow') this.#forwardOnExpiry.add(hold.id);
+    if (proposal.onTimeout === 'allow') hold.on_timeout = 'allow';
     this.#forgetOldFinished();
     this.#holds.set(hold.id, hold);
-    const outcome = new Promise<HoldOutcome>((resolve) => {
-      const timer = setTimeout(() => this.#expire(hold.id), timeoutS * 1000);
-      this.#waiters.set(hold.id, { resolve, timer });
-    });
+    if (mode === 'retry') this.#byCall.set(retryKey(hold.agent_id, hold.digest), hold.id);
+    this.#waiters.set(hold.id, { resolve, timer: setTimeout(() => this.#expire(hold.id), timeoutS * 1000) });
     this.#record('proposed', hold);
-    return { hold: { ...hold }, outcome };
+    return hold;
   }
 
   /**
@@ -156,11 +214,10 @@ export class HoldStore {
   claim(id: string, call: HeldCall, currentRevision: string): HoldRecord {
     const hold = this.#holds.get(id);
     if (!hold) throw new HoldError('not-found', 'no such hold');
-    const expiredIntoAllow = hold.state === 'expired' && this.#forwardOnExpiry.has(id);
-    if (hold.state !== 'approved' && !expiredIntoAllow) {
+    if (hold.state !== 'approved' && !forwardsOnExpiry(hold)) {
       throw new HoldError('not-approved', 'the hold is not approved or was already used');
     }
-    this.#forwardOnExpiry.delete(id);
+    this.#closeRetryWindow(id);
     if (callDigest(call) !== hold.digest) throw new HoldError('digest-mismatch', 'the call differs from the approved one');
     if (currentRevision !== hold.revision) {
       this.#finish(hold, 'cancelled', { decision_reason: 'policy changed while the call was held' });
@@ -196,9 +253,22 @@ export class HoldStore {
     return out.reverse();
   }
 
-  /** Ends every pending hold as cancelled (shutdown). */
+  /**
+   * Shutdown: waiting requests end as cancelled. Retry-mode holds wait for
+   * nobody: with a journal they stay open for the next start; without one
+   * pending ones end as cancelled too.
+   */
   close(): void {
-    for (const id of [...this.#waiters.keys()]) this.cancel(id, 'gateway stopped');
+    for (const [id, waiter] of [...this.#waiters]) {
+      if (this.#journal !== undefined && this.#holds.get(id)?.mode === 'retry') {
+        clearTimeout(waiter.timer);
+        this.#waiters.delete(id);
+      } else {
+        this.cancel(id, 'gateway stopped');
+      }
+    }
+    for (const timer of this.#lapses.values()) clearTimeout(timer);
+    this.#lapses.clear();
   }
 
   /** Keeps memory bounded: finished holds beyond `keepFinished` are dropped, oldest first (the journal keeps them). */
@@ -208,7 +278,8 @@ export class HoldStore {
       if (excess <= 0) break;
       if (hold.state !== 'pending' && hold.state !== 'approved') {
         this.#holds.delete(id);
-        this.#forwardOnExpiry.delete(id);
+        const key = retryKey(hold.agent_id, hold.digest);
+        if (this.#byCall.get(key) === id) this.#byCall.delete(key);
         excess--;
       }
     }
@@ -231,15 +302,39 @@ export class HoldStore {
   }
 
   #decide(hold: HoldRecord, state: 'approved' | 'denied', principal: Principal, reason: string | undefined): HoldRecord {
+    // Retry mode: the outcome answers the agent's retries for approval_ttl_s (on record with the decision).
+    const retryUntil = Date.now() + this.#approvalTtlMs;
+    if (hold.mode === 'retry') hold.retry_until = new Date(retryUntil).toISOString();
     this.#finish(hold, state, { decided_by: principal.id, decision_reason: cleanReason(reason) });
+    if (hold.mode === 'retry' && state === 'approved') this.#armLapse(hold.id, retryUntil);
     return { ...hold };
   }
 
   #expire(id: string): void {
     const hold = this.#holds.get(id);
     if (hold?.state !== 'pending') return;
-    const reason = this.#forwardOnExpiry.has(id) ? 'no decision before the timeout; the rule forwards it' : 'no decision before the timeout';
-    this.#finish(hold, 'expired', { decision_reason: reason });
+    const forwards = hold.on_timeout === 'allow';
+    if (forwards && hold.mode === 'retry') hold.retry_until = new Date(Date.now() + this.#approvalTtlMs).toISOString();
+    this.#finish(hold, 'expired', { decision_reason: forwards ? 'no decision before the timeout; the rule forwards it' : 'no decision before the timeout' });
+  }
+
+  /** Retry mode: an approval not consumed by `untilMs` lapses. */
+  #armLapse(id: string, untilMs: number): void {
+    this.#lapses.set(id, setTimeout(() => this.#lapse(id), Math.max(0, untilMs - Date.now())));
+  }
+
+  #closeRetryWindow(id: string): void {
+    clearTimeout(this.#lapses.get(id));
+    this.#lapses.delete(id);
+  }
+
+  /** An approval the agent did not come back for: it ends as expired, its decision kept on record. */
+  #lapse(id: string): void {
+    this.#closeRetryWindow(id);
+    const hold = this.#holds.get(id);
+    if (hold?.state !== 'approved') return;
+    hold.state = 'expired';
+    this.#record('expired', hold);
   }
 
   #finish(
@@ -255,22 +350,37 @@ export class HoldStore {
     this.#waiters.delete(hold.id);
     if (waiter) clearTimeout(waiter.timer);
     this.#record(state, hold);
-    if (!waiter) return;
+    if (!waiter?.resolve) return;
     const snapshot = { ...hold };
     waiter.resolve(
       state === 'approved' ? { approved: true, hold: snapshot } : { approved: false, state: state, hold: snapshot },
     );
   }
 
-  /** After a restart nobody waits for old holds: record how each one ended. */
-  #settleOrphans(): void {
+  /**
+   * After a restart nobody waits for old wait-mode holds: record how each one
+   * ended. Retry-mode holds carry on: the agent comes back with its retry.
+   */
+  #resumeAfterRestart(): void {
     for (const hold of this.#holds.values()) {
-      if (hold.state === 'pending' || hold.state === 'approved') {
+      if (hold.mode === 'retry') {
+        this.#resumeRetry(hold);
+      } else if (hold.state === 'pending' || hold.state === 'approved') {
         const was = hold.state;
         this.#finish(hold, was === 'pending' ? 'expired' : 'cancelled', {
           decision_reason: was === 'pending' ? 'gateway restarted before a decision' : 'gateway restarted before forwarding',
         });
       }
+    }
+  }
+
+  #resumeRetry(hold: HoldRecord): void {
+    this.#byCall.set(retryKey(hold.agent_id, hold.digest), hold.id);
+    if (hold.state === 'pending') {
+      const timer = setTimeout(() => this.#expire(hold.id), Math.max(0, Date.parse(hold.expires_at) - Date.now()));
+      this.#waiters.set(hold.id, { timer });
+    } else if (hold.state === 'approved' && hold.retry_until !== undefined) {
+      this.#armLapse(hold.id, Date.parse(hold.retry_until));
     }
   }
 

@@ -121,6 +121,8 @@ export function enforcementFromConfig(
     maxPending: config.holds.max_pending,
     maxTimeoutS: config.holds.max_timeout_s,
     keepFinished: config.holds.keep_finished,
+    mode: config.holds.mode,
+    approvalTtlS: config.holds.approval_ttl_s,
     redact: (args) => redactJson(args).value,
   });
   const webhook = config.holds.webhook;

@@ -1,13 +1,16 @@
 /**
- * Hold stage: a request whose decision asks for a hold waits here, before
- * anything reaches the upstream, until a person approves or denies it, it
- * times out (deny, or forward when the rule says `on_timeout: allow`), or the
- * agent goes away. Agents that asked for progress get periodic progress
- * notifications so their request stays alive.
+ * Hold stage: a request whose decision asks for a hold reaches no upstream
+ * until a person approves it. In wait mode (holds.mode) the request waits
+ * here until a person approves or denies it, it times out (deny, or forward
+ * when the rule says `on_timeout: allow`), or the agent goes away; agents
+ * that asked for progress get periodic progress notifications so their
+ * request stays alive. In retry mode the agent is answered at once with the
+ * hold id, and the approval lets its identical retry through once.
  */
 import { GatewayError } from '../errors.js';
 import type { HeldCall } from '../holds/digest.js';
 import { HoldError } from '../holds/errors.js';
+import type { HoldProposal } from '../holds/store.js';
 import type { HoldOutcome, HoldRecord } from '../holds/types.js';
 import type { MessageContext, Next, Outcome } from './context.js';
 
@@ -42,6 +45,12 @@ function refusal(outcome: Extract<HoldOutcome, { approved: false }>): GatewayErr
   }
 }
 
+/** The agent's answer when the hold store refuses: no room for another hold, or an approval voided by a policy change. */
+function storeRefusal(err: unknown): unknown {
+  if (!(err instanceof HoldError)) return err;
+  return err.reason === 'revision-mismatch' ? new GatewayError('approvalVoid') : new GatewayError('holdUnavailable');
+}
+
 /** Whether any decision that let the message through asks for a hold. */
 function asksForHold(ctx: MessageContext): boolean {
   for (const decision of ctx.decisions?.values() ?? []) if (decision.hold !== undefined) return true;
@@ -59,38 +68,65 @@ async function holdThenForward(ctx: MessageContext, next: Next): Promise<Outcome
     // Only an agent's request to one upstream can wait for a person; fail closed for anything else.
     throw new GatewayError('policyDenied', 'this message cannot be held for approval');
   }
-  const { holds } = ctx.services.enforcement;
   // A tool call is bound by its arguments; any other request (resources/read, prompts/get...) by all its params.
   const bound = ctx.message.method === 'tools/call' ? route.params?.arguments : route.params;
   const call: HeldCall = { server: route.server, method: ctx.message.method, arguments: bound };
   if (route.tool !== undefined) call.tool = route.tool;
+  const proposal: HoldProposal = {
+    ...call,
+    agent: { id: ctx.agent.id, name: ctx.agent.name },
+    reasons: decision.reasons,
+    revision: decision.revision,
+    approvers: decision.hold.approvers,
+    timeoutS: decision.hold.timeout_s,
+    onTimeout: decision.hold.on_timeout ?? 'deny',
+  };
+  return ctx.services.enforcement.holds.mode === 'retry' ? answerRetry(ctx, next, proposal) : waitThenForward(ctx, next, proposal);
+}
 
+async function waitThenForward(ctx: MessageContext, next: Next, proposal: HoldProposal): Promise<Outcome> {
+  const { holds } = ctx.services.enforcement;
   let proposed: ReturnType<typeof holds.propose>;
   try {
-    proposed = holds.propose({
-      ...call,
-      agent: { id: ctx.agent.id, name: ctx.agent.name },
-      reasons: decision.reasons,
-      revision: decision.revision,
-      approvers: decision.hold.approvers,
-      timeoutS: decision.hold.timeout_s,
-      onTimeout: decision.hold.on_timeout ?? 'deny',
-    });
+    proposed = holds.propose(proposal);
   } catch (err) {
-    if (err instanceof HoldError) throw new GatewayError('holdUnavailable');
-    throw err;
+    throw storeRefusal(err);
   }
   ctx.holdId = proposed.hold.id;
   const outcome = await waitForDecision(ctx, proposed.hold, proposed.outcome);
-  const forwardsOnExpiry = !outcome.approved && outcome.state === 'expired' && decision.hold.on_timeout === 'allow';
+  const forwardsOnExpiry = !outcome.approved && outcome.state === 'expired' && proposal.onTimeout === 'allow';
   if (!outcome.approved && !forwardsOnExpiry) throw refusal(outcome);
   try {
-    holds.claim(proposed.hold.id, call, ctx.services.decider.revision);
+    holds.claim(proposed.hold.id, proposal, ctx.services.decider.revision);
   } catch (err) {
-    if (err instanceof HoldError && err.reason === 'revision-mismatch') throw new GatewayError('approvalVoid');
-    throw err;
+    throw storeRefusal(err);
   }
+  return forwardHeld(ctx, next, proposed.hold.id);
+}
+
+/** Retry mode: nothing waits here; the call is held (answered with the hold id), refused, or consumes its approval. */
+async function answerRetry(ctx: MessageContext, next: Next, proposal: HoldProposal): Promise<Outcome> {
+  const { holds } = ctx.services.enforcement;
+  let answer: ReturnType<typeof holds.retry>;
+  try {
+    answer = holds.retry(proposal);
+  } catch (err) {
+    throw storeRefusal(err);
+  }
+  ctx.holdId = answer.hold.id;
+  switch (answer.kind) {
+    case 'held':
+      throw new GatewayError('holdPending', `hold ${answer.hold.id}`, { hold_id: answer.hold.id, expires_at: answer.hold.expires_at });
+    case 'denied':
+      throw new GatewayError('holdDenied', answer.hold.decision_reason);
+    case 'approved':
+      return forwardHeld(ctx, next, answer.hold.id);
+  }
+}
+
+/** Forwards a call whose approval was just consumed, and records how the upstream answered. */
+async function forwardHeld(ctx: MessageContext, next: Next, holdId: string): Promise<Outcome> {
   const answer = await next();
-  holds.returned(proposed.hold.id, answer.kind === 'result');
+  ctx.services.enforcement.holds.returned(holdId, answer.kind === 'result');
   return answer;
 }

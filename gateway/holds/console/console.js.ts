@@ -65,7 +65,12 @@ export const CONSOLE_JS = `'use strict';
     $('#tools-empty').textContent = signedIn ? 'No tool is quarantined.' : 'Sign in to see quarantined tools.';
   }
 
+  // The status line keeps the last thing a person did (an approval, a denial) until something
+  // new happens: polling announces only a change of sign-in.
+  let announcedSignIn = false;
+
   function signedOut(message) {
+    announcedSignIn = false;
     for (const cards of [holdCards, toolCards]) {
       for (const node of cards.values()) node.remove();
       cards.clear();
@@ -163,7 +168,8 @@ export const CONSOLE_JS = `'use strict';
       reconcile(toolCards, pins.tools, (p) => p.server + '\\u0000' + p.tool + '\\u0000' + p.pending_hash, toolCard, $('#tools'));
       $('#login').hidden = true;
       setEmptyTexts(true);
-      setStatus('Signed in as ' + data.principal + '.');
+      if (!announcedSignIn) setStatus('Signed in as ' + data.principal + '.');
+      announcedSignIn = true;
     } catch (error) {
       if (error.status === 401) {
         if (sessionStorage.getItem(TOKEN_KEY)) {
