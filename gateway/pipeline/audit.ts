@@ -1,14 +1,17 @@
 /**
- * Evidence for every agent request that goes to an upstream: the audit
- * trail (decision record before forwarding, outcome record after), the
- * request/decision/upstream metrics and one brief log line per decision.
- * When the audit trail cannot record, the call is refused, never forwarded.
+ * Audit stage: evidence for every message that goes to an upstream (and every
+ * upstream request to the agent): the audit trail, the request/decision/
+ * upstream metrics and one brief log line per decision. It wraps the rest of
+ * the pipeline: the decision record is written the moment the decide stage
+ * allows (through ctx.recordDecision, before rate limit, hold and forward), a
+ * denial's on the way back, and the outcome record after the answer. When the
+ * audit trail cannot record, the call is refused, never forwarded.
  */
 import { randomUUID } from 'node:crypto';
-import { AuditUnavailableError, type AuditAgent, type AuditEvent, type AuditLog, type DecisionEvent, type OutcomeEvent } from '../audit/index.js';
+import { AuditUnavailableError, type AuditAgent, type AuditEvent, type DecisionEvent, type OutcomeEvent } from '../audit/index.js';
 import { ERRORS, GatewayError } from '../errors.js';
 import type { UpstreamOutcome } from '../metrics/index.js';
-import type { MessageContext, Next, Outcome } from './context.js';
+import type { AuditTrail, MessageContext, Next, Outcome } from './context.js';
 import { errorOutcome } from './run.js';
 
 /**
@@ -49,7 +52,7 @@ function callFields(ctx: MessageContext, server: string): CallFields {
 type CallFields = Omit<OutcomeEvent, 'type' | 'outcome' | 'latency_ms' | 'error'>;
 
 /** Writes one record; a trail that cannot write refuses the call. */
-async function record(audit: AuditLog, event: AuditEvent): Promise<void> {
+async function record(audit: AuditTrail, event: AuditEvent): Promise<void> {
   try {
     await audit.record(event);
   } catch (err) {
@@ -100,7 +103,7 @@ function outcomeOf(ctx: MessageContext, outcome: Outcome): UpstreamOutcome {
 }
 
 /** The outcome record of an allowed call; a failed write is logged (the trail then refuses the next calls). */
-async function recordOutcome(ctx: MessageContext, audit: AuditLog, server: string, outcome: Outcome, result: UpstreamOutcome): Promise<void> {
+async function recordOutcome(ctx: MessageContext, audit: AuditTrail, server: string, outcome: Outcome, result: UpstreamOutcome): Promise<void> {
   const latency: OutcomeEvent['latency_ms'] = { total: performance.now() - ctx.receivedAt };
   if (ctx.upstreamSeconds !== undefined) latency.upstream = ctx.upstreamSeconds * 1000;
   const event: OutcomeEvent = { ...callFields(ctx, server), type: 'outcome', outcome: result, latency_ms: latency };
@@ -127,6 +130,7 @@ export async function auditStage(ctx: MessageContext, next: Next): Promise<Outco
     throw err;
   }
   if (audit !== undefined) ctx.callId = randomUUID();
+  ctx.recordDecision = () => recordDecision(ctx, server);
   let outcome: Outcome;
   try {
     outcome = await next();
@@ -142,7 +146,7 @@ export async function auditStage(ctx: MessageContext, next: Next): Promise<Outco
   }
   metrics.request({ server, method, decision: verdict.decision });
   metrics.decisionDuration(verdict.seconds);
-  // Denials (and allowed calls refused before the decision stage) are recorded here.
+  // Denials (and allowed calls refused before the decide stage, e.g. by pinning) are recorded here.
   const recording = recordDecision(ctx, server);
   if (recording !== undefined) await recording;
   if (verdict.decision === 'deny') {
@@ -160,11 +164,4 @@ export async function auditStage(ctx: MessageContext, next: Next): Promise<Outco
   }
   if (audit !== undefined) await recordOutcome(ctx, audit, server, outcome, result);
   return outcome;
-}
-
-/** Right after the policy allowed: the decision is on record before anything goes on. */
-export function auditDecisionStage(ctx: MessageContext, next: Next): Promise<Outcome> {
-  const server = serverOf(ctx);
-  const recording = server === undefined ? undefined : recordDecision(ctx, server);
-  return recording === undefined ? next() : recording.then(next);
 }

@@ -57,6 +57,9 @@ export interface AgentChannel {
   subscribed(uri: string, on: boolean): void;
 }
 
+/** What the pipeline and the endpoint ask of the audit trail: the AuditLog, or an in-memory fake in unit tests. */
+export type AuditTrail = Pick<AuditLog, 'check' | 'record'>;
+
 export interface Services {
   config: PortcullisConfig;
   decider: PolicyDecider;
@@ -65,7 +68,7 @@ export interface Services {
   /** Rate limits, holds, tool pins and argument validation (see enforcement.ts). */
   enforcement: Enforcement;
   /** The audit trail; absent only when the configuration has no `audit` section. */
-  audit?: AuditLog;
+  audit?: AuditTrail;
   /** Counts, and audits within bounds, every attempt refused before the policy was asked. */
   refusals: RefusalRecorder;
   metrics: GatewayMetrics;
@@ -109,6 +112,12 @@ export interface MessageContext {
   decisions?: Map<string, RevisedDecision>;
   /** Set by the audit stage: correlates this call's decision and outcome records. */
   callId?: string;
+  /**
+   * Set by the audit stage: puts the verdict on record (undefined when there is
+   * nothing to wait for). The decide stage awaits it, so an allowed message's
+   * decision is on disk before rate limit, hold and forward.
+   */
+  recordDecision?: () => Promise<void> | undefined;
   /** Set by the policy evaluation: what it decided and why, for audit, metrics and the log. */
   verdict?: Verdict;
   /** Set by the hold stage once the call is parked. */

@@ -1,7 +1,8 @@
 /**
  * Decide stage: asks the policy about the message. A deny answers with a
  * stable error and nothing is forwarded; a fan-out goes only to the servers
- * the policy allows. The verdict is kept on the context for audit and metrics.
+ * the policy allows. The verdict is kept on the context for audit and metrics,
+ * and an allowed one is on record (audit stage) before the message goes on.
  */
 import { GatewayError } from '../errors.js';
 import type { RevisedDecision } from '../policy/engine/decision.js';
@@ -47,5 +48,7 @@ export function evaluatePolicy(ctx: MessageContext): Map<string, RevisedDecision
 
 export function decideStage(ctx: MessageContext, next: Next): Promise<Outcome> {
   ctx.decisions = evaluatePolicy(ctx);
-  return next();
+  // Write-ahead: an allowed message's decision is on record before rate limit, hold and forward.
+  const recording = ctx.recordDecision?.();
+  return recording === undefined ? next() : recording.then(next);
 }
