@@ -71,6 +71,9 @@ export const ERRORS = {
 
   // Evidence: no call goes through unrecorded.
   auditUnavailable: { code: -32040, message: 'Audit trail unavailable: call refused', http: 503 },
+
+  // The local bridge (`portcullis connect`, gateway/bridge): answered to the client it serves.
+  gatewayUnreachable: { code: -32050, message: 'Portcullis gateway not reachable', http: 502 },
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorName = keyof typeof ERRORS;

@@ -4,10 +4,12 @@
 // HTTP by the stock SDK on 127.0.0.1: stateful sessions, or with the argument
 // `stateless` the SDK's stateless mode (every POST stands alone). Host and
 // Origin are checked (DNS-rebinding protection). Prints {"url": ...} on stdout
-// once listening.
+// once listening. With the argument `stdio` it serves one session on
+// stdin/stdout instead (an upstream of the stdio kind).
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
   CallToolRequestSchema,
@@ -290,10 +292,14 @@ const httpServer = http.createServer((req, res) => {
     if (!res.headersSent) rpcError(res, 500, -32603, 'Internal error');
   });
 });
-httpServer.listen(0, '127.0.0.1', () => {
-  port = httpServer.address().port;
-  process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}/mcp` })}\n`);
-});
+if (process.argv[2] === 'stdio') {
+  await createServer().connect(new StdioServerTransport());
+} else {
+  httpServer.listen(0, '127.0.0.1', () => {
+    port = httpServer.address().port;
+    process.stdout.write(`${JSON.stringify({ url: `http://127.0.0.1:${port}/mcp` })}\n`);
+  });
+}
 const shutdown = () => {
   for (const transport of sessions.values()) void transport.close();
   httpServer.close(() => process.exit(0));

@@ -17,6 +17,7 @@ const GATEWAY = path.join(ROOT, 'gateway');
 const LAYERS: ReadonlyArray<readonly string[]> = [
   ['util', 'errors.ts'],
   ['protocol', 'policy', 'sanitize'],
+  ['bridge'], // the client-side bridge (`portcullis connect`): below the gateway's own rooms, so it cannot depend on them
   ['metrics', 'pinning', 'audit', 'validate', 'ratelimit', 'pki'],
   ['identity', 'holds', 'upstreams'],
   ['config'],

@@ -14,7 +14,10 @@ commands:
   token issue <agent> [--ttl seconds] | revoke <agent|jti>
   policy ...                              build, test and sign policies
   audit ...                               verify and query the audit trail
-  holds ...                               review calls held for approval`;
+  holds ...                               review calls held for approval
+  connect <gateway-url> --agent <name> [--listen 127.0.0.1:PORT]
+                                          a local bridge holding an agent's identity for any MCP client
+  client-config <agent> --for <client>    the configuration snippet for an MCP client`;
 
 /** A command module: its runner and the usage `--help` prints. */
 interface CommandModule {
@@ -30,6 +33,8 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   policy: () => import('./policy.js'),
   audit: () => import('./audit.js'),
   holds: () => import('./holds.js'),
+  connect: () => import('./connect.js'),
+  'client-config': () => import('./client-config.js'),
 };
 
 export interface CliIo {

@@ -18,7 +18,7 @@ import type { McpHttp } from '../mcp/endpoint.js';
 import type { Endpoint } from '../pipeline/context.js';
 import type { Authenticate } from './authenticate.js';
 import { RevocationEnforcement } from './revocation-enforcement.js';
-import { HostOriginGuard } from './host-origin.js';
+import { HostOriginGuard, hostGivenOnce } from '../protocol/host-origin.js';
 import type { LogSink } from '../util/log.js';
 
 export interface TlsMaterial {
@@ -62,17 +62,6 @@ declare module 'fastify' {
 
 function firstHeader(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
-}
-
-/**
- * Node keeps the first of several Host headers and drops the rest, so a
- * request could be checked against one Host while a proxy in front routed it
- * by another: a request naming Host more than once is refused.
- */
-function hostGivenOnce(raw: readonly string[]): boolean {
-  let seen = 0;
-  for (let i = 0; i < raw.length; i += 2) if (raw[i]?.length === 4 && raw[i]?.toLowerCase() === 'host' && ++seen > 1) return false;
-  return true;
 }
 
 /** Only JSON is a message: any other body type (text/plain, forms, none at all) is refused with 415. */
