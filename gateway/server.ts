@@ -8,18 +8,21 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import { AuditLog, RefusalRecorder, createCheckpointSigner } from './audit/index.js';
-import { loadConfigFile, resolveConfigPath } from './config/load.js';
+import { ConfigError, loadConfigFile, resolveConfigPath } from './config/load.js';
+import { authMethods } from './config/spine-schema.js';
 import type { PortcullisConfig } from './config/sections.js';
-import { buildEdge } from './edge/app.js';
+import { buildEdge, listenerUrl } from './edge/app.js';
 import { createLogger, logSink } from './edge/logger.js';
 import type { LogSink } from './util/log.js';
 import { GatewayMetrics, serveMetrics, type MetricsServer } from './metrics/index.js';
 import { adminHoldsPlugin } from './edge/admin-holds.js';
 import { adminMetricsPlugin } from './edge/admin-metrics.js';
-import { jwtAuthenticator, mtlsAuthenticator } from './edge/authenticate.js';
+import { listenerAuthenticator, mtlsAuthenticator } from './edge/authenticate.js';
+import type { BearerAuthenticator } from './edge/authenticate.js';
 import { approverAuthenticator } from './holds/approver-auth.js';
 import { type Enforcement, enforcementFromConfig } from './pipeline/enforcement.js';
 import { JwtAuthenticator, verificationKey } from './identity/jwt.js';
+import { OAuthAuthenticator } from './identity/oauth.js';
 import { RevocationList } from './identity/revocation.js';
 import { McpHttp } from './mcp/endpoint.js';
 import { relayer } from './mcp/relay.js';
@@ -143,6 +146,8 @@ async function openAudit(config: PortcullisConfig, tlsKey: string, metrics: Gate
 
 export async function startGateway(options: StartOptions = {}): Promise<RunningGateway> {
   const config = options.config ?? loadConfigFile(options.configFile ?? defaultConfigFile());
+  const methods = authMethods(config.listen);
+  if (methods.includes('oauth') && config.oauth === undefined) throw new ConfigError('portcullis.yaml: listen.auth names oauth but there is no oauth section');
   const logger = options.log === undefined ? createLogger(config.log, options.logDestination) : undefined;
   const log = options.log ?? logSink(logger as NonNullable<typeof logger>);
   const { tls, createdAgent } = tlsMaterial(config);
@@ -190,15 +195,16 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
   };
   mcp = new McpHttp(STAGES, services);
 
-  const authenticate =
-    config.listen.auth === 'mtls'
-      ? mtlsAuthenticator(config.tls.trust_domain, config.agents)
-      : jwtAuthenticator(
-          new JwtAuthenticator(config.jwt, verificationKey(config.jwt, (p) => resolveConfigPath(config, p), tls.cert), config.tls.trust_domain, config.agents),
-        );
-  // Client certificate serials matter on mTLS listeners only; identities and token ids on both.
+  const oauth = methods.includes('oauth') && config.oauth !== undefined ? new OAuthAuthenticator(config.oauth, config.tls.trust_domain, config.agents) : undefined;
+  const bearer: BearerAuthenticator[] = [];
+  if (oauth !== undefined) bearer.push(oauth);
+  if (methods.includes('jwt')) {
+    bearer.push(new JwtAuthenticator(config.jwt, verificationKey(config.jwt, (p) => resolveConfigPath(config, p), tls.cert), config.tls.trust_domain, config.agents));
+  }
+  const authenticate = listenerAuthenticator({ ...(methods.includes('mtls') ? { mtls: mtlsAuthenticator(config.tls.trust_domain, config.agents) } : {}), bearer });
+  // Client certificate serials matter on mTLS listeners only; identities and token ids on all.
   const revocation = new RevocationList({
-    ...(config.listen.auth === 'mtls' && tls.crlFile !== undefined ? { crl: { file: tls.crlFile, caCertPem: tls.ca } } : {}),
+    ...(methods.includes('mtls') && tls.crlFile !== undefined ? { crl: { file: tls.crlFile, caCertPem: tls.ca } } : {}),
     ...(tls.identitiesFile === undefined ? {} : { identities: { file: tls.identitiesFile, signerCertPem: tls.cert } }),
     onProblem: (message) => log('error', message),
   });
@@ -230,6 +236,7 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
       tls,
       revocation,
       authenticate,
+      ...(oauth === undefined ? {} : { oauth }),
       refusals,
       mcp: httpHandlers,
       knownServer: (name) => upstreams.get(name) !== undefined,
@@ -250,8 +257,7 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
   }
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
-  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
-  const running: RunningGateway = { config, url: `https://${host === '0.0.0.0' ? 'localhost' : host}:${port}`, port, upstreams, decider, enforcement, metrics, close };
+  const running: RunningGateway = { config, url: listenerUrl(config.listen.host, port), port, upstreams, decider, enforcement, metrics, close };
   if (createdAgent !== undefined) running.createdAgent = createdAgent;
   if (metricsServer !== undefined) running.metricsUrl = metricsServer.url;
   if (audit !== undefined) running.audit = audit;

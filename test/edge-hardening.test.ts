@@ -200,10 +200,12 @@ t.test('edge hardening', async (t) => {
       t.equal(answer.status, 400);
     }
     t.equal((await post('/mcp/nosuchserver', '{}')).status, 404);
-    // A handshake without a client certificate never becomes an HTTP request, but is accounted for.
+    // A request on a connection without a client certificate is refused (401) and accounted for.
     const anonymous = connect({ host: '127.0.0.1', port: g.gateway.port, ca: g.ca, servername: 'localhost' });
-    anonymous.on('error', () => undefined);
-    await new Promise<void>((resolve) => anonymous.once('close', () => resolve()).end('GET /healthz HTTP/1.1\r\n\r\n'));
+    anonymous.on('error', () => undefined).resume();
+    await new Promise<void>((resolve) =>
+      anonymous.once('close', () => resolve()).end(`GET /mcp/recorder HTTP/1.1\r\nhost: localhost:${g.gateway.port}\r\nconnection: close\r\n\r\n`),
+    );
     const afterFlood = (await auditLines()).filter((r) => r.control === 'refusal');
     const written = afterFlood.slice(before);
     // Per one-second window: at most 5 records one by one and a summary, for each of the 3 reasons here.
@@ -211,7 +213,7 @@ t.test('edge hardening', async (t) => {
     t.ok(written.length <= windows * 6 + 2 && written.length < flood / 4, `a flood of ${flood} parse errors wrote ${written.length} records over ${windows} windows, not one each`);
     t.ok(written.some((r) => r.event === 'parseError' && r.details?.agent === 'spiffe://portcullis.test/agent/demo'), 'records name the agent and the reason');
     t.ok(written.some((r) => r.event === 'unknownServer'), 'an unknown server path is recorded');
-    t.ok(written.some((r) => r.event === 'unauthenticated' && typeof r.details?.remote === 'string'), 'a handshake without a certificate is recorded by remote address');
+    t.ok(written.some((r) => r.event === 'unauthenticated' && typeof r.details?.remote === 'string'), 'a request without a certificate is recorded by remote address');
     t.notOk(JSON.stringify(written).includes('x'.repeat(64)), 'no raw body in any record');
     // The suppressed rest arrives as a summary when the window closes.
     let summary: AuditLine | undefined;

@@ -8,7 +8,7 @@ import type { Findings } from '../sanitize/text.js';
 export interface AuditAgent {
   /** Stable identity (SPIFFE id, CN or JWT sub). */
   id: string;
-  auth?: 'mtls' | 'jwt';
+  auth?: 'mtls' | 'jwt' | 'oauth';
   /** Client certificate serial (hex) for mTLS agents. */
   cert_serial?: string;
 }

@@ -1,6 +1,7 @@
 /** `portcullis start`: run the gateway until SIGINT/SIGTERM. */
 import { existsSync } from 'node:fs';
 import { resolveConfigPath } from '../config/load.js';
+import { authMethods } from '../config/spine-schema.js';
 import { agentFiles, pkiPaths } from '../pki/store.js';
 import { DEFAULT_AGENT, startGateway } from '../server.js';
 import { PolicyReloader } from '../policy/reload.js';
@@ -17,7 +18,8 @@ export async function run(args: string[]): Promise<number> {
     `Portcullis listening on ${gateway.url}`,
     `  MCP endpoints: ${gateway.url}/mcp (all servers) and ${gateway.upstreams.names().map((n) => `${gateway.url}/mcp/${n}`).join(', ')}`,
   ];
-  if (gateway.config.listen.auth === 'mtls') {
+  const methods = authMethods(gateway.config.listen);
+  if (methods.includes('mtls')) {
     const pkiDir = resolveConfigPath(gateway.config, gateway.config.tls.dir);
     const agent = agentFiles(pkiPaths(pkiDir), DEFAULT_AGENT);
     if (gateway.createdAgent !== undefined) lines.push(`  Created a development PKI in ${pkiDir}`);
@@ -26,9 +28,10 @@ export async function run(args: string[]): Promise<number> {
         ? `  Connect with client certificate ${agent.cert} and key ${agent.key}, trusting ${pkiPaths(pkiDir).caCert}`
         : `  Connect with a client certificate from "portcullis certs issue <agent>", trusting ${pkiPaths(pkiDir).caCert}`,
     );
-  } else {
-    lines.push('  Connect with "Authorization: Bearer <token>" from "portcullis token issue <agent>"');
   }
+  if (methods.includes('jwt')) lines.push('  Connect with "Authorization: Bearer <token>" from "portcullis token issue <agent>"');
+  const oauth = gateway.config.oauth;
+  if (methods.includes('oauth') && oauth !== undefined) lines.push(`  MCP clients sign in with OAuth at ${oauth.authorization_servers.join(', ')}`);
   if (gateway.metricsUrl !== undefined) lines.push(`  Metrics: ${gateway.metricsUrl}`);
   const audit = gateway.config.audit;
   lines.push(audit === undefined ? '  Audit: off (no audit section in the configuration)' : `  Audit trail: ${resolveConfigPath(gateway.config, audit.dir)}`);

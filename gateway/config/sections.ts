@@ -15,11 +15,12 @@ import {
   agentsSchema,
   jwtSchema,
   listenSchema,
+  oauthSchema,
   logSchema,
   tlsSchema,
   upstreamsSchema,
 } from './spine-schema.js';
-import type { AgentConfig, JwtConfig, ListenConfig, LogConfig, TlsConfig, UpstreamConfig } from './spine-schema.js';
+import type { AgentConfig, JwtConfig, ListenConfig, LogConfig, OAuthConfig, TlsConfig, UpstreamConfig } from './spine-schema.js';
 import type { PolicyConfig } from '../policy/config.js';
 import { policyConfigSchema } from '../policy/config.js';
 
@@ -27,6 +28,7 @@ export const SECTIONS = {
   listen: listenSchema,
   tls: tlsSchema,
   jwt: jwtSchema,
+  oauth: oauthSchema,
   agents: agentsSchema,
   policy: policyConfigSchema,
   upstreams: upstreamsSchema,
@@ -43,6 +45,8 @@ export interface PortcullisConfig {
   listen: ListenConfig;
   tls: TlsConfig;
   jwt: JwtConfig;
+  /** MCP authorization (OAuth access tokens); required when listen.auth names oauth. */
+  oauth?: OAuthConfig;
   agents: Record<string, AgentConfig>;
   policy: PolicyConfig;
   upstreams: Record<string, UpstreamConfig>;

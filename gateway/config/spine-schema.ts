@@ -10,8 +10,8 @@ export interface ListenConfig {
   host: string;
   /** 0 picks a free port. */
   port: number;
-  /** How agents authenticate on this listener. */
-  auth: 'mtls' | 'jwt';
+  /** How agents authenticate on this listener: one method, or several side by side (see authMethods). */
+  auth: AuthMethod | AuthMethod[];
   /** Host header values accepted besides localhost/127.0.0.1/[::1] on the bound port. */
   allowed_hosts: string[];
   /** Origin header values accepted; a request carrying any other Origin is refused. */
@@ -46,8 +46,18 @@ export interface TlsConfig {
   revoked_identities?: string;
 }
 
-export type { AgentConfig, JwtConfig } from '../identity/config.js';
-export { agentsSchema, jwtSchema } from '../identity/config.js';
+/** mtls: a client certificate; jwt: a token the gateway (or `jwt.jwks`) signs; oauth: an access token of `oauth.authorization_servers`. */
+export type AuthMethod = 'mtls' | 'jwt' | 'oauth';
+
+const AUTH_METHODS = ['mtls', 'jwt', 'oauth'] as const;
+
+/** The methods a listener accepts: `listen.auth` as a list (the single-string form is one method). */
+export function authMethods(listen: Pick<ListenConfig, 'auth'>): readonly AuthMethod[] {
+  return typeof listen.auth === 'string' ? [listen.auth] : listen.auth;
+}
+
+export type { AgentConfig, JwtConfig, OAuthConfig } from '../identity/config.js';
+export { agentsSchema, jwtSchema, oauthSchema } from '../identity/config.js';
 export type { HeaderValue, HttpUpstreamConfig, StdioUpstreamConfig, UpstreamConfig } from '../upstreams/config.js';
 export { upstreamsSchema } from '../upstreams/config.js';
 
@@ -58,7 +68,10 @@ export const listenSchema = {
   properties: {
     host: { type: 'string', minLength: 1, default: '127.0.0.1' },
     port: { type: 'integer', minimum: 0, maximum: 65535, default: 8443 },
-    auth: { enum: ['mtls', 'jwt'], default: 'mtls' },
+    auth: {
+      oneOf: [{ enum: AUTH_METHODS }, { type: 'array', minItems: 1, uniqueItems: true, items: { enum: AUTH_METHODS } }],
+      default: 'mtls',
+    },
     allowed_hosts: stringList,
     allowed_origins: stringList,
     body_limit_bytes: { type: 'integer', minimum: 1024, maximum: 104_857_600, default: 4_194_304 },

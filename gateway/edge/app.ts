@@ -6,16 +6,21 @@ import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { authMethods } from '../config/spine-schema.js';
 import type { ListenConfig } from '../config/spine-schema.js';
 import { GatewayError } from '../errors.js';
 import type { ErrorName } from '../errors.js';
 import type { RefusalRecorder } from '../audit/index.js';
 import { ERRORS } from '../errors.js';
 import type { AgentIdentity } from '../identity/agent.js';
+import { bearerToken } from '../identity/jwt.js';
+import { bearerChallenge, PROTECTED_RESOURCE_METADATA } from '../identity/oauth.js';
+import type { OAuthAuthenticator } from '../identity/oauth.js';
 import type { RevocationList } from '../identity/revocation.js';
 import { writeHttpError } from '../mcp/http-io.js';
 import type { McpHttp } from '../mcp/endpoint.js';
 import type { Endpoint } from '../pipeline/context.js';
+import { certificateVerified, presentedCertificate } from './authenticate.js';
 import type { Authenticate } from './authenticate.js';
 import { RevocationEnforcement } from './revocation-enforcement.js';
 import { HostOriginGuard, hostGivenOnce } from '../protocol/host-origin.js';
@@ -33,6 +38,8 @@ export interface EdgeOptions {
   /** Revoked certificates, identities and tokens: checked on new connections and every request; a change closes what it revokes. */
   revocation?: RevocationList;
   authenticate: Authenticate;
+  /** MCP authorization, when `listen.auth` names oauth: serves the resource metadata and names it in 401 challenges. */
+  oauth?: OAuthAuthenticator;
   /** Every request the edge refuses is accounted for here. */
   refusals: RefusalRecorder;
   mcp: McpHttp;
@@ -69,8 +76,21 @@ function isJson(contentType: string | undefined): boolean {
   return contentType !== undefined && /^application\/json\s*(?:;|$)/i.test(contentType);
 }
 
+/** The URL a listener on `host`:`port` is reached at (a wildcard address by localhost). */
+export function listenerUrl(host: string, port: number): string {
+  const name = host.includes(':') ? `[${host}]` : host;
+  return `https://${name === '0.0.0.0' ? 'localhost' : name}:${port}`;
+}
+
+/** A path of the OAuth protected resource metadata (RFC 9728: the well-known path, or it with the resource's path appended). */
+function metadataPath(path: string): boolean {
+  return path === PROTECTED_RESOURCE_METADATA || path.startsWith(`${PROTECTED_RESOURCE_METADATA}/`);
+}
+
 export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> {
-  const mtls = options.listen.auth === 'mtls';
+  const methods = authMethods(options.listen);
+  const mtls = methods.includes('mtls');
+  const bearer = methods.includes('jwt') || methods.includes('oauth');
   const app = Fastify({
     // Each decision is logged by the pipeline; per-request lines would only repeat it.
     ...(options.logger === undefined ? { logger: false } : { loggerInstance: options.logger, logController: new LogController({ disableRequestLogging: true }) }),
@@ -82,8 +102,10 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
       key: options.tls.key,
       cert: options.tls.cert,
       ca: options.tls.ca,
+      // A certificate is asked for, not required: without one a request needs a bearer token
+      // (401 otherwise), and /healthz answers anyone. A certificate that does not verify is refused below.
       requestCert: mtls,
-      rejectUnauthorized: mtls,
+      rejectUnauthorized: false,
       minVersion: 'TLSv1.2',
       handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
       // node:https server options: how often request deadlines are enforced (default 30 s).
@@ -96,10 +118,17 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
 
   const revocation =
     options.revocation === undefined ? undefined : new RevocationEnforcement(options.revocation, (refused) => options.mcp.closeSessions(refused), options.log);
-  if (revocation !== undefined) {
-    app.server.on('secureConnection', (socket: TLSSocket) => revocation.connected(socket, mtls));
-    app.addHook('onClose', async () => revocation.close());
-  }
+  app.server.on('secureConnection', (socket: TLSSocket) => {
+    if (mtls && !socket.authorized && presentedCertificate(socket)) {
+      // Foreign CA, expired, not yet valid: refused as the handshake would have, whatever else the client sends.
+      const remote = socket.remoteAddress;
+      options.refusals.refuse({ reason: 'unauthenticated', code: ERRORS.unauthenticated.code, ...(remote === undefined ? {} : { remote }) });
+      socket.destroy();
+      return;
+    }
+    revocation?.connected(socket, certificateVerified(socket));
+  });
+  if (revocation !== undefined) app.addHook('onClose', async () => revocation.close());
   // Authentication fails closed: whatever it throws is a 401, never a 500.
   const authenticationFailure = (err: unknown): GatewayError => {
     if (err instanceof GatewayError) return err;
@@ -107,7 +136,7 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
     return new GatewayError('unauthenticated', 'credentials could not be checked');
   };
 
-  // A handshake refused for want of a valid client certificate is a refused attempt too.
+  // A failed handshake is a refused attempt too.
   app.server.on('tlsClientError', (_error: Error, socket: TLSSocket) => {
     const remote = socket.remoteAddress;
     options.refusals.refuse({ reason: 'unauthenticated', code: ERRORS.unauthenticated.code, ...(remote === undefined ? {} : { remote }) });
@@ -117,6 +146,17 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
   // Fastify's text/plain parser goes: no other body type reaches a handler.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  /**
+   * RFC 6750 and MCP authorization: a 401 on a listener that takes bearer tokens says how to
+   * get one (the OAuth resource metadata) and, when a token was presented, why it failed.
+   */
+  const challenge = (request: FastifyRequest, detail: string | undefined): Record<string, string> => {
+    if (!bearer) return {};
+    const invalid = bearerToken(firstHeader(request.headers.authorization)) === undefined ? undefined : (detail ?? 'invalid token');
+    const value = options.oauth?.challenge(invalid) ?? bearerChallenge({ realm: 'portcullis', ...(invalid === undefined ? {} : { error: 'invalid_token', error_description: invalid }) });
+    return { 'www-authenticate': value };
+  };
 
   const refused = (request: FastifyRequest, reason: ErrorName): void => {
     const remote = request.socket.remoteAddress;
@@ -134,17 +174,24 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
     const address = app.server.address();
     if (typeof address === 'object' && address !== null) {
       guard = new HostOriginGuard(address.port, options.listen.allowed_hosts, options.listen.allowed_origins);
+      options.oauth?.listening(listenerUrl(options.listen.host, address.port));
     }
   });
 
   // A callback hook (fastify turns a throw into the error handler's answer): no promise per request for mTLS.
   app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
     if (guard === undefined) throw new GatewayError('internalError', 'not listening');
+    const path = request.url.split('?', 1)[0] ?? '';
+    // Liveness answers anyone, whatever Host a probe sends: it says only that the process is up.
+    if (path === '/healthz') return done();
     // Admin routes (admin-holds.ts) check same-origin requests and authenticate admins themselves.
     const admin = request.url.startsWith('/admin/');
     if (!hostGivenOnce(request.raw.rawHeaders)) throw new GatewayError('forbiddenHost', 'Host given more than once');
     guard.check(firstHeader(request.headers.host), admin ? undefined : firstHeader(request.headers.origin));
-    if (admin) return done();
+    // Where certificates are the only credential, a connection without one reaches /healthz and nothing else (admin routes included).
+    if (!bearer && !certificateVerified(request.raw.socket as TLSSocket)) throw new GatewayError('unauthenticated', 'client certificate required');
+    // The resource metadata is how a client without a token learns where to get one.
+    if (admin || (options.oauth !== undefined && metadataPath(path))) return done();
     const accept = (agent: AgentIdentity): void => {
       revocation?.admit(request.raw.socket as TLSSocket, agent);
       request.agent = agent;
@@ -182,7 +229,7 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
     }
     refused(request, name);
     reply.hijack();
-    writeHttpError(reply.raw, name, null, detail);
+    writeHttpError(reply.raw, name, null, detail, name === 'unauthenticated' ? challenge(request, detail) : {});
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -192,6 +239,21 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
   });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
+  const oauth = options.oauth;
+  if (oauth !== undefined) {
+    const metadata = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+      const suffix = (request.url.split('?', 1)[0] ?? '').slice(PROTECTED_RESOURCE_METADATA.length);
+      reply.hijack();
+      if (!oauth.servesMetadataAt(suffix)) {
+        refused(request, 'notFound');
+        writeHttpError(reply.raw, 'notFound');
+        return;
+      }
+      reply.raw.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'max-age=300' }).end(JSON.stringify(oauth.metadata()));
+    };
+    app.get(PROTECTED_RESOURCE_METADATA, metadata);
+    app.get(`${PROTECTED_RESOURCE_METADATA}/*`, metadata);
+  }
   app.get('/readyz', async (_request, reply) => {
     const report = options.readiness();
     return reply.code(report.ready ? 200 : 503).send(report);

@@ -5,7 +5,7 @@
  */
 import { createPublicKey, createPrivateKey, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, SignJWT } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, errors, jwtVerify, SignJWT } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey, KeyObject } from 'jose';
 import type { JwtConfig, AgentConfig } from './config.js';
 import { GatewayError } from '../errors.js';
@@ -14,7 +14,8 @@ import { MAX_IDENTIFIER } from '../pki/identity-list.js';
 import { agentNameFromSpiffe, rolesFor, withTokenId } from './agent.js';
 import type { AgentIdentity } from './agent.js';
 
-const ALGORITHMS = ['RS256', 'ES256', 'EdDSA', 'PS256'];
+/** Asymmetric signatures only: a shared secret would let whoever verifies also sign. */
+export const ALGORITHMS = ['RS256', 'ES256', 'EdDSA', 'PS256'];
 
 type VerificationKey = KeyObject | JWTVerifyGetKey;
 
@@ -40,21 +41,36 @@ const JOSE_REASONS: Record<string, string> = {
 
 const CLAIM_PROBLEMS: Record<string, string> = { missing: 'missing', invalid: 'has the wrong type', check_failed: 'not accepted' };
 
-function refusalOf(err: unknown): string {
+export function refusalOf(err: unknown): string {
   if (err instanceof errors.JWTExpired) return err.claim === 'exp' ? 'token expired' : 'token older than jwt.max_ttl_s';
   if (err instanceof errors.JWTClaimValidationFailed) return `"${err.claim}" claim ${CLAIM_PROBLEMS[err.reason] ?? 'not accepted'}`;
   const code = err instanceof errors.JOSEError ? err.code : '';
   return JOSE_REASONS[code] ?? 'invalid token';
 }
 
-/** `sub` and `jti` name things (ids in logs, audit, revocation lists): 1 to MAX_IDENTIFIER printable characters. */
-function identifierClaim(payload: JWTPayload, claim: 'sub' | 'jti'): string | undefined {
+/** Claims that name things (`sub`, `jti`: ids in logs, audit, revocation lists): 1 to MAX_IDENTIFIER printable characters. */
+export function identifierClaim(payload: JWTPayload, claim: string): string | undefined {
   const value = payload[claim];
   if (value === undefined) return undefined;
   if (typeof value !== 'string' || value.length > MAX_IDENTIFIER || !/^[^\p{C}]+$/u.test(value)) {
     throw new GatewayError('unauthenticated', `"${claim}" claim must be 1 to ${MAX_IDENTIFIER} printable characters`);
   }
   return value;
+}
+
+/** The token of an `Authorization: Bearer <token>` header (RFC 6750), or undefined. */
+export function bearerToken(authorization: string | undefined): string | undefined {
+  return /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization ?? '')?.[1];
+}
+
+/** A token's `iss` before verification: only to choose which issuer's keys verify it. */
+export function unverifiedIssuer(token: string): string | undefined {
+  try {
+    const { iss } = decodeJwt(token);
+    return typeof iss === 'string' ? iss : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export class JwtAuthenticator {
@@ -65,9 +81,14 @@ export class JwtAuthenticator {
     private readonly agents: Readonly<Record<string, AgentConfig>>,
   ) {}
 
+  /** Whether tokens naming this issuer are this authenticator's to check (a listener may also take OAuth tokens). */
+  issues(issuer: string): boolean {
+    return issuer === this.config.issuer;
+  }
+
   /** The identity a bearer token proves; every refusal is an `unauthenticated` GatewayError with its reason. */
   async identify(authorization: string | undefined): Promise<AgentIdentity> {
-    const token = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(authorization ?? '')?.[1];
+    const token = bearerToken(authorization);
     if (token === undefined) throw new GatewayError('unauthenticated', 'bearer token required');
     let payload: JWTPayload;
     try {

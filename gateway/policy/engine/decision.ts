@@ -11,7 +11,7 @@ export interface AgentInput {
   id: string;
   /** Short agent name (last path segment of the SPIFFE id), used by grants. */
   name: string;
-  auth: 'mtls' | 'jwt';
+  auth: 'mtls' | 'jwt' | 'oauth';
   /** Roles from configuration (e.g. "approver", "admin"); [] when unknown. */
   roles: string[];
   cert?: { subject: string; serial: string; fingerprint: string };
