@@ -53,6 +53,7 @@ export const ERRORS = {
   unknownName: { code: -32014, message: 'Unknown tool, prompt or resource on the aggregated endpoint', http: 200 },
   clientUnreachable: { code: -32015, message: 'The agent cannot take this server request', http: 200 },
   cancelled: { code: -32016, message: 'Request cancelled', http: 200 },
+  upstreamSessionLimit: { code: -32017, message: 'Upstream MCP server has no room for another agent session', http: 200 },
 
   // Enforcement controls (rate limits, holds, tool pinning, response inspection): answered per message.
   rateLimited: { code: -32030, message: 'Rate limit exceeded', http: 429 },

@@ -166,11 +166,12 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
 
   let mcp: McpHttp | undefined;
   const upstreams = new UpstreamRegistry(config.upstreams, config.base_dir, {
-    onServerRequest: (upstream, request, signal) => {
+    onServerRequest: (upstream, request, signal, scope) => {
       if (mcp === undefined) return Promise.reject(new Error('gateway not ready'));
-      return mcp.onServerRequest(upstream, request, signal);
+      return mcp.onServerRequest(upstream, request, signal, scope);
     },
-    onNotification: (upstream, notification) => mcp?.onNotification(upstream, notification),
+    onNotification: (upstream, notification, scope) => mcp?.onNotification(upstream, notification, scope),
+    onLanes: (upstream, open) => metrics.upstreamLanes(upstream, open),
     log: (level, message) => log(level, message),
   });
   const enforcement = enforcementFromConfig(config, log);

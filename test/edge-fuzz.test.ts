@@ -190,7 +190,8 @@ t.test('the HTTP edge under generated and mutated MCP traffic', async (t) => {
     {
       audit: { dir: 'audit', fsync: 'interval', fsync_interval_ms: 200, checkpoint_every: 500 },
       log: { level: 'info' },
-      upstreams: { [SERVER]: { stdio: { command: 'node', args: [RECORDER, 'received.jsonl'] } } },
+      // One child for every agent: the sync listing, read after every earlier line, proves each was recorded.
+      upstreams: { [SERVER]: { stdio: { command: 'node', args: [RECORDER, 'received.jsonl'] }, isolation: 'shared' } },
     },
     decider,
     logDestination,

@@ -69,7 +69,8 @@ t.test('a crashed stdio upstream restarts with backoff; health shows it', async 
   const decider = await policyWithGrants(t, { demo: ['probe'] });
   const g = await startTestGateway(
     t,
-    { upstreams: { probe: { stdio: { command: 'node', args: [PROBE] }, restart: { initial_delay_ms: 50, max_delay_ms: 200 } } } },
+    // Shared: the agent's call crashes the gateway's own connection, whose restarts health reports.
+    { upstreams: { probe: { stdio: { command: 'node', args: [PROBE] }, isolation: 'shared', restart: { initial_delay_ms: 50, max_delay_ms: 200 } } } },
     decider,
   );
   const tls = { ca: g.ca, ...g.issue('demo') };

@@ -31,6 +31,12 @@ export interface ListenConfig {
   max_sessions: number;
   /** Deepest nesting of objects and arrays accepted in a message. */
   max_json_depth: number;
+  /**
+   * auto: a POST is answered with an event stream when its upstream answered
+   * with one or a message must go out before the answer, else with JSON;
+   * tools_call: besides, every tools/call is answered with an event stream.
+   */
+  sse_answers: 'auto' | 'tools_call';
 }
 
 export interface TlsConfig {
@@ -82,6 +88,7 @@ export const listenSchema = {
     max_sessions_per_agent: { type: 'integer', minimum: 1, maximum: 100_000, default: 64 },
     max_sessions: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 10_000 },
     max_json_depth: { type: 'integer', minimum: 8, maximum: 1000, default: 64 },
+    sse_answers: { enum: ['auto', 'tools_call'], default: 'auto' },
   },
 } as const;
 

@@ -23,6 +23,7 @@ import { classify } from '../protocol/jsonrpc.js';
 import type { Classified, Params, RpcId, RpcMessage } from '../protocol/jsonrpc.js';
 import { AgentSession, ownerOf } from './session.js';
 import { SessionStore } from './sessions.js';
+import type { LaneScope } from '../upstreams/agent-lanes.js';
 
 export interface HttpCall {
   req: IncomingMessage;
@@ -81,6 +82,8 @@ export class McpHttp {
 
   private readonly stateless: boolean;
   private readonly maxJsonDepth: number;
+  /** listen.sse_answers: tools_call. */
+  private readonly toolCallsStreamed: boolean;
 
   constructor(
     private readonly stages: readonly Stage[],
@@ -89,6 +92,7 @@ export class McpHttp {
     const listen = services.config.listen;
     this.stateless = listen.sessions === 'stateless';
     this.maxJsonDepth = listen.max_json_depth;
+    this.toolCallsStreamed = listen.sse_answers === 'tools_call';
     this.sessions = new SessionStore(listen.session_idle_timeout_ms, { perAgent: listen.max_sessions_per_agent, total: listen.max_sessions }, (open) =>
       services.metrics.sessions(open),
     );
@@ -180,6 +184,8 @@ export class McpHttp {
       const params = initialize.message.params ?? {};
       const capabilities = (params.capabilities ?? {}) as Params;
       session = new AgentSession(this.stateless ? undefined : randomUUID(), call.endpoint, call.agent, negotiateVersion(params.protocolVersion), capabilities);
+      const id = session.sessionId;
+      if (id !== undefined) session.onClose(() => this.services.upstreams.endSession(id));
     } else if (this.stateless) {
       session = new AgentSession(undefined, call.endpoint, call.agent, header(call.req, 'mcp-protocol-version') ?? DEFAULT_NEGOTIATED_PROTOCOL_VERSION, {});
     } else {
@@ -215,13 +221,14 @@ export class McpHttp {
         return;
       }
       const exchange = new PostExchange(call.res, requests.map((r) => r.id), early, batch, headers);
+      if (this.toolCallsStreamed && requests.some((r) => r.method === 'tools/call')) exchange.streamed();
       const controllers = requests.map((request) => ({ request, signal: session.begin(request.id, exchange) }));
       exchange.onAbandoned(() => {
         for (const { request } of controllers) session.cancel(request.id);
       });
       await Promise.all(
         controllers.map(async ({ request, signal }) => {
-          const outcome = await this.runRequest(call, session, request, signal);
+          const outcome = await this.runRequest(call, session, request, signal, exchange);
           session.end(request.id);
           if (admitted !== undefined && outcome.kind === 'result') {
             opened = true;
@@ -249,7 +256,7 @@ export class McpHttp {
     audit.record({ type: 'event', control: 'session', event: 'opened', details }).catch(() => this.services.log('error', 'audit record of a session not written', { session: session.sessionId }));
   }
 
-  private async runRequest(call: HttpCall, session: AgentSession, request: Extract<RpcMessage, { kind: 'request' }>, signal: CancelSignal): Promise<Outcome> {
+  private async runRequest(call: HttpCall, session: AgentSession, request: Extract<RpcMessage, { kind: 'request' }>, signal: CancelSignal, exchange: PostExchange): Promise<Outcome> {
     const ctx: MessageContext = {
       direction: 'request',
       message: request.params === undefined ? { kind: 'request', id: request.id, method: request.method } : { kind: 'request', id: request.id, method: request.method, params: request.params },
@@ -265,6 +272,8 @@ export class McpHttp {
     session.track(request.id, ctx);
     const outcome = await runPipeline(this.stages, ctx);
     this.refusedBeforePolicy(call, session, ctx, outcome);
+    // An upstream that answered with an event stream gets the agent one too.
+    if (ctx.answerAsStream === true) exchange.streamed();
     return outcome;
   }
 
@@ -307,46 +316,66 @@ export class McpHttp {
     call.res.writeHead(200).end();
   }
 
-  /** The one agent request waiting on `upstream`, when exactly one is (shared upstreams carry no session). */
-  private soleWaiter(upstream: string): { session: AgentSession; id: RpcId } | undefined {
-    let found: { session: AgentSession; id: RpcId } | undefined;
-    for (const session of this.liveSessions()) {
-      for (const id of session.inFlightFor(upstream)) {
-        if (found !== undefined) return undefined;
-        found = { session, id };
-      }
+  /** The live sessions an upstream connection of `scope` serves. */
+  private *sessionsOf(scope: LaneScope): Generator<AgentSession> {
+    if (scope.kind === 'session') {
+      const session = this.sessions.get(scope.session);
+      if (session !== undefined) yield session;
+      return;
     }
-    return found;
+    for (const session of this.liveSessions()) if (scope.kind === 'shared' || session.ofIdentity(scope.auth, scope.id)) yield session;
+  }
+
+  /**
+   * The agent session a server message from a connection of `scope` belongs
+   * to, and the call when only one of it waits on the upstream. A session's
+   * own upstream session speaks for that session alone; a connection several
+   * sessions share names one only when the calls waiting on it are all of
+   * one session (else nobody can tell whose the message is).
+   */
+  private causeOf(upstream: string, scope: LaneScope): { session: AgentSession; id?: RpcId | undefined } | undefined {
+    let cause: { session: AgentSession; id?: RpcId | undefined } | undefined;
+    for (const session of this.sessionsOf(scope)) {
+      const waiting = session.inFlightFor(upstream);
+      if (waiting.length === 0 && scope.kind !== 'session') continue;
+      if (cause !== undefined) return undefined;
+      cause = { session, id: waiting.length === 1 ? waiting[0] : undefined };
+    }
+    return cause;
   }
 
   /** A request from an upstream (sampling, elicitation, roots): to the agent whose call caused it. */
-  async onServerRequest(upstream: string, request: JSONRPCRequest, signal: AbortSignal): Promise<Result> {
-    const waiter = this.soleWaiter(upstream);
-    if (waiter === undefined) throw new GatewayError('clientUnreachable', 'cannot tell which agent the server request is for');
+  async onServerRequest(upstream: string, request: JSONRPCRequest, signal: AbortSignal, scope: LaneScope): Promise<Result> {
+    const cause = this.causeOf(upstream, scope);
+    if (cause === undefined) throw new GatewayError('clientUnreachable', 'cannot tell which agent the server request is for');
     const message = { kind: 'request' as const, method: request.method, ...(request.params === undefined ? {} : { params: request.params as Params }) };
-    const outcome = await this.services.relay(waiter.session, waiter.session.agent, upstream, message, waiter.id, signal);
+    const outcome = await this.services.relay(cause.session, cause.session.agent, upstream, message, cause.id, signal);
     if (outcome.kind === 'result') return outcome.result;
     const error = outcome.kind === 'error' ? outcome.error : rpcError('internalError');
     // `code` and `data` are what the SDK copies into its error answer to the upstream.
     throw Object.assign(new Error(error.message), { code: error.code, data: error.data });
   }
 
-  /** A notification from an upstream: list changes to everyone it concerns, the rest to the caller it belongs to. */
-  onNotification(upstream: string, notification: JSONRPCNotification): void {
+  /**
+   * A notification from an upstream connection of `scope`: list changes to
+   * every session it serves, resource updates to those of them subscribed,
+   * the rest (logging, anything that may carry one agent's data) to the
+   * session whose call it belongs to.
+   */
+  onNotification(upstream: string, notification: JSONRPCNotification, scope: LaneScope): void {
     const { method } = notification;
     const params = notification.params as Params | undefined;
     const message = { kind: 'notification' as const, method, ...(params === undefined ? {} : { params }) };
     if (method === 'notifications/tools/list_changed') this.services.tools.invalidate(upstream);
-    const targets: Array<{ session: AgentSession; related?: RpcId }> = [];
+    const targets: Array<{ session: AgentSession; related?: RpcId | undefined }> = [];
     if (method.endsWith('/list_changed')) {
-      for (const session of this.liveSessions()) if (endpointServes(session.endpoint, upstream)) targets.push({ session });
+      for (const session of this.sessionsOf(scope)) if (endpointServes(session.endpoint, upstream)) targets.push({ session });
     } else if (method === 'notifications/resources/updated') {
       const uri = typeof params?.uri === 'string' ? params.uri : '';
-      for (const session of this.liveSessions()) if (endpointServes(session.endpoint, upstream) && session.isSubscribed(uri)) targets.push({ session });
+      for (const session of this.sessionsOf(scope)) if (endpointServes(session.endpoint, upstream) && session.isSubscribed(uri)) targets.push({ session });
     } else {
-      // Anything else may carry one agent's data: it goes only to the agent whose call is running.
-      const waiter = this.soleWaiter(upstream);
-      if (waiter !== undefined) targets.push({ session: waiter.session, related: waiter.id });
+      const cause = this.causeOf(upstream, scope);
+      if (cause !== undefined) targets.push({ session: cause.session, related: cause.id });
     }
     for (const { session, related } of targets) {
       void this.services.relay(session, session.agent, upstream, message, related, NEVER_CANCELLED);

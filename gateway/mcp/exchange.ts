@@ -39,14 +39,19 @@ export class PostExchange {
     });
   }
 
-  /** A progress notification or server request belonging to one of this POST's requests. */
-  push(message: WireMessage): boolean {
+  /** Answers as an event stream from now on (answers already known go first); false when the agent is gone. */
+  streamed(): boolean {
     if (!this.open) return false;
     if (this.stream === undefined) {
       this.stream = new SseStream(this.res, this.headers);
       for (const answer of this.answers.splice(0)) this.stream.send(answer);
     }
-    return this.stream.send(message);
+    return true;
+  }
+
+  /** A progress notification or server request belonging to one of this POST's requests. */
+  push(message: WireMessage): boolean {
+    return this.streamed() && (this.stream?.send(message) ?? false);
   }
 
   /** The answer to request `id`; the response completes when all are in. */

@@ -47,6 +47,7 @@ export class AgentSession implements AgentChannel {
   private readonly owners = new Map<string, string>();
   private readonly subscriptions = new Set<string>();
   private standalone: SseStream | undefined;
+  private readonly closeListeners: Array<() => void> = [];
   private nextId = 1;
   lastActivity = Date.now();
 
@@ -61,6 +62,16 @@ export class AgentSession implements AgentChannel {
   /** Whether a later HTTP request comes from the agent this session belongs to. */
   ownedBy(agent: AgentIdentity): boolean {
     return agent.id === this.agent.id && agent.auth === this.agent.auth;
+  }
+
+  /** Whether the session belongs to the agent identity `auth`/`id` (an upstream connection per identity serves all of them). */
+  ofIdentity(auth: string, id: string): boolean {
+    return this.agent.auth === auth && this.agent.id === id;
+  }
+
+  /** Runs `listener` once, when the session closes (its upstream sessions end with it). */
+  onClose(listener: () => void): void {
+    this.closeListeners.push(listener);
   }
 
   /** The identity sessions are counted against: the same for every session ownedBy() accepts. */
@@ -110,10 +121,18 @@ export class AgentSession implements AgentChannel {
     this.inFlight.get(key(requestId))?.cancellation.abort();
   }
 
-  private deliver(message: WireMessage, relatedRequestId: RpcId | undefined): boolean {
+  /**
+   * On the related request's stream, else the session's own stream; a
+   * request the agent must answer goes, failing both, on any of this
+   * session's open POST streams (an upstream session of this agent session
+   * may not say which of its calls the request belongs to).
+   */
+  private deliver(message: WireMessage, relatedRequestId: RpcId | undefined, anyStream = false): boolean {
     const exchange = relatedRequestId === undefined ? undefined : this.inFlight.get(key(relatedRequestId))?.exchange;
     if (exchange?.open && exchange.push(message)) return true;
-    return this.standalone?.send(message) ?? false;
+    if (this.standalone?.send(message) === true) return true;
+    if (anyStream) for (const entry of this.inFlight.values()) if (entry.exchange.open && entry.exchange.push(message)) return true;
+    return false;
   }
 
   notify(method: string, params: Params | undefined, relatedRequestId?: RpcId): void {
@@ -141,7 +160,7 @@ export class AgentSession implements AgentChannel {
       };
       this.pending.set(id, { resolve: (result) => settle(() => resolve(result)), reject: (error) => settle(() => reject(error)) });
       signal.addEventListener('abort', onAbort, { once: true });
-      if (!this.deliver(message, relatedRequestId)) settle(() => reject(new GatewayError('clientUnreachable', 'no open stream to the agent')));
+      if (!this.deliver(message, relatedRequestId, true)) settle(() => reject(new GatewayError('clientUnreachable', 'no open stream to the agent')));
     });
   }
 
@@ -177,5 +196,6 @@ export class AgentSession implements AgentChannel {
     this.inFlight.clear();
     for (const waiting of this.pending.values()) waiting.reject(new GatewayError('sessionNotFound'));
     this.standalone?.end();
+    for (const listener of this.closeListeners.splice(0)) listener();
   }
 }

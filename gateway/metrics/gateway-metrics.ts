@@ -42,6 +42,7 @@ export class GatewayMetrics {
   private readonly agentDenials: Counter<'agent'>;
   private readonly redactionCount: Counter<'detector'>;
   private readonly upstreamUpGauge: Gauge<'server'>;
+  private readonly upstreamLanesGauge: Gauge<'server'>;
   private readonly reloads: Counter<'result'>;
   private readonly revisionInfo: Gauge<'revision'>;
   private readonly auditRecords: Counter;
@@ -124,6 +125,12 @@ export class GatewayMetrics {
     this.upstreamUpGauge = new Gauge({
       name: 'portcullis_upstream_up',
       help: '1 when the upstream server is connected and answering, else 0.',
+      labelNames: ['server'],
+      registers,
+    });
+    this.upstreamLanesGauge = new Gauge({
+      name: 'portcullis_upstream_agent_connections',
+      help: 'Connections an upstream has open for agents (isolation: per_agent): HTTP upstream sessions or stdio children.',
       labelNames: ['server'],
       registers,
     });
@@ -253,6 +260,10 @@ export class GatewayMetrics {
     if (this.upState.get(label) === up) return;
     this.upState.set(label, up);
     this.upstreamUpGauge.set({ server: label }, up ? 1 : 0);
+  }
+
+  upstreamLanes(server: string, open: number): void {
+    this.upstreamLanesGauge.set({ server: this.labels.server.value(server) }, open);
   }
 
   policyReload(ok: boolean): void {

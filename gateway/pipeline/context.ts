@@ -124,6 +124,8 @@ export interface MessageContext {
   holdId?: string;
   /** Set by the forward stage: how long the upstream took to answer. */
   upstreamSeconds?: number;
+  /** Set by the forward stage when the upstream answered with an event stream: the agent's answer is one too. */
+  answerAsStream?: boolean;
   /** For server messages: the agent request they belong to (routes them onto that request's stream). */
   relatedRequestId?: RpcId;
   /** Agent-side progress token of this request, when it asked for progress. */

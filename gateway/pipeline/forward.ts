@@ -8,6 +8,7 @@ import { initializeResult } from './initialize.js';
 import type { Params } from '../protocol/jsonrpc.js';
 import { joinName } from '../protocol/names.js';
 import { listAll } from '../upstreams/tool-catalog.js';
+import type { LaneAgent } from '../upstreams/agent-lanes.js';
 import type { MessageContext, Outcome } from './context.js';
 import { errorOutcome } from './run.js';
 
@@ -39,11 +40,17 @@ function local(ctx: MessageContext): Outcome {
   }
 }
 
+/** Who the message is forwarded for: under `isolation: per_agent` it travels on that agent's own upstream connection. */
+function laneAgent(ctx: MessageContext): LaneAgent {
+  return { session: ctx.channel.sessionId, auth: ctx.agent.auth, id: ctx.agent.id, capabilities: ctx.channel.clientCapabilities };
+}
+
 async function toUpstream(ctx: MessageContext, server: string, params: Params | undefined): Promise<Outcome> {
   const upstream = ctx.services.upstreams.get(server);
   if (upstream === undefined) throw new GatewayError('unknownServer', server);
+  const agent = laneAgent(ctx);
   if (ctx.message.kind === 'notification') {
-    await upstream.notify(ctx.message.method, params);
+    await upstream.notify(ctx.message.method, params, agent);
     return NONE;
   }
   const progressToken = ctx.progressToken;
@@ -60,7 +67,10 @@ async function toUpstream(ctx: MessageContext, server: string, params: Params | 
   const started = performance.now();
   let result: Params;
   try {
-    result = await upstream.request(ctx.message.method, params, { signal: ctx.signal, onprogress });
+    const onstream = (): void => {
+      ctx.answerAsStream = true;
+    };
+    result = await upstream.request(ctx.message.method, params, { signal: ctx.signal, onprogress, onstream, agent });
   } finally {
     ctx.upstreamSeconds = (performance.now() - started) / 1000;
   }
@@ -84,7 +94,7 @@ async function fanOut(ctx: MessageContext, servers: string[]): Promise<Outcome> 
       const offered: Params = ctx.services.upstreams.get(server)?.capabilities ?? {};
       if (offered[capability] === undefined) return [];
       try {
-        const entries = await listAll(ctx.services.upstreams, server, ctx.message.method, list.key, ctx.signal);
+        const entries = await listAll(ctx.services.upstreams, server, ctx.message.method, list.key, ctx.signal, laneAgent(ctx));
         return entries.map((entry) => {
           const item = { ...(entry as Params) };
           if (list.uriField !== undefined && typeof item[list.uriField] === 'string') {

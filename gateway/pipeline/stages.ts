@@ -52,7 +52,7 @@ export interface StageContract {
 export const FROM_TRANSPORT: readonly ContextField[] = ['direction', 'message', 'agent', 'channel', 'signal', 'receivedAt', 'progressToken', 'relatedRequestId', 'route'];
 
 /** Read by the endpoint once the pipeline has answered (how to frame the answer). */
-export const TO_TRANSPORT: readonly ContextField[] = [];
+export const TO_TRANSPORT: readonly ContextField[] = ['answerAsStream'];
 
 export const CONTRACT: readonly StageContract[] = [
   {
@@ -171,7 +171,7 @@ export const CONTRACT: readonly StageContract[] = [
     does: 'answers local methods, sends to the upstream(s), or delivers a server message to the agent',
     acts: ALL_TRAFFIC,
     reads: ['message', 'route', 'agent', 'channel', 'signal', 'progressToken', 'relatedRequestId'],
-    writes: ['upstreamSeconds'],
+    writes: ['upstreamSeconds', 'answerAsStream'],
     wraps: false,
     readsBack: [],
   },

@@ -31,7 +31,23 @@ export interface UpstreamConfig {
   /** Deadline for starting and initializing the upstream. */
   connect_timeout_ms: number;
   restart: { initial_delay_ms: number; max_delay_ms: number };
+  /**
+   * per_agent: an HTTP upstream gets one upstream session per agent session,
+   * a stdio upstream one child per agent identity; shared: every agent uses
+   * the gateway's own connection (server messages then go to an agent only
+   * when exactly one call is waiting on the upstream).
+   */
+  isolation: 'shared' | 'per_agent';
+  /** HTTP, per_agent: most upstream sessions open for agents at once (default DEFAULT_MAX_SESSIONS). */
+  max_sessions?: number;
+  /** stdio, per_agent: most children running for agents at once (default DEFAULT_MAX_PROCESSES). */
+  max_processes?: number;
+  /** An agent's upstream session or child unused this long is closed. */
+  idle_timeout_ms: number;
 }
+
+export const DEFAULT_MAX_SESSIONS = 1000;
+export const DEFAULT_MAX_PROCESSES = 32;
 
 const headerValueSchema = {
   oneOf: [
@@ -54,6 +70,11 @@ export const upstreamsSchema = {
     type: 'object',
     additionalProperties: false,
     oneOf: [{ required: ['stdio'] }, { required: ['http'] }],
+    // Each bound belongs to one kind of upstream: the other kind's key is a mistake, not ignored.
+    allOf: [
+      { if: { required: ['stdio'] }, then: { not: { required: ['max_sessions'] } } },
+      { if: { required: ['http'] }, then: { not: { required: ['max_processes'] } } },
+    ],
     properties: {
       stdio: {
         type: 'object',
@@ -88,6 +109,10 @@ export const upstreamsSchema = {
           max_delay_ms: { type: 'integer', minimum: 10, maximum: 3_600_000, default: 30_000 },
         },
       },
+      isolation: { enum: ['shared', 'per_agent'], default: 'per_agent' },
+      max_sessions: { type: 'integer', minimum: 1, maximum: 100_000 },
+      max_processes: { type: 'integer', minimum: 1, maximum: 1000 },
+      idle_timeout_ms: { type: 'integer', minimum: 1000, maximum: 86_400_000, default: 600_000 },
     },
   },
 } as const;

@@ -31,6 +31,11 @@ export class UpstreamRegistry {
     return [...this.upstreams.values()].every((u) => u.health().state === 'ready');
   }
 
+  /** An agent session ended: every upstream session opened for it ends too. */
+  endSession(session: string): void {
+    for (const upstream of this.upstreams.values()) upstream.endSession(session);
+  }
+
   async closeAll(): Promise<void> {
     await Promise.all([...this.upstreams.values()].map((u) => u.close()));
   }

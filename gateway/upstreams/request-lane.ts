@@ -22,6 +22,8 @@ export interface LaneRequestOptions {
   onprogress?: ((progress: Progress) => void) | undefined;
   /** No answer (or progress) within this long cancels the call upstream. */
   timeoutMs: number;
+  /** The upstream answers with an event stream (HTTP upstreams). */
+  onstream?: (() => void) | undefined;
 }
 
 /** The fields of a JSON-RPC message the lane looks at (the transport checked the shape). */
@@ -83,6 +85,10 @@ class PendingCall {
     if (this.settle()) this.reject(error);
   }
 
+  streamed(): void {
+    if (!this.settled) this.options.onstream?.();
+  }
+
   /** Gives up on the call and tells the upstream (notifications/cancelled). */
   giveUp(error: GatewayError, reason: string): void {
     if (!this.settle()) return;
@@ -131,6 +137,11 @@ export class RequestLane implements Transport {
     return this.inner.sessionId;
   }
 
+  /** True when no request of the gateway's is waiting for its answer. */
+  get idle(): boolean {
+    return this.waiting.size === 0;
+  }
+
   setProtocolVersion(version: string): void {
     this.inner.setProtocolVersion?.(version);
   }
@@ -168,6 +179,11 @@ export class RequestLane implements Transport {
       this.waiting.set(id, call);
       this.inner.send({ jsonrpc: '2.0', id, method, ...(sent === undefined ? {} : { params: sent }) }).catch(() => call.fail(this.unavailableError()));
     });
+  }
+
+  /** The upstream answers request `id` with an event stream. */
+  streamed(id: string): void {
+    this.waiting.get(id)?.streamed();
   }
 
   /** Called by a call once it is answered or given up on. */

@@ -10,18 +10,19 @@ import type { UpstreamRegistry } from './registry.js';
 import { GatewayError } from '../errors.js';
 import type { CancelSignal } from '../protocol/cancellation.js';
 import type { Params } from '../protocol/jsonrpc.js';
+import type { LaneAgent } from './agent-lanes.js';
 
 /** Most pages followed when listing one upstream (a misbehaving server cannot loop us forever). */
 export const MAX_LIST_PAGES = 100;
 
-/** Every page of a list method on one upstream, concatenated. */
-export async function listAll(upstreams: UpstreamRegistry, server: string, method: string, key: string, signal?: CancelSignal): Promise<unknown[]> {
+/** Every page of a list method on one upstream, concatenated; on the agent's own connection when `agent` is given. */
+export async function listAll(upstreams: UpstreamRegistry, server: string, method: string, key: string, signal?: CancelSignal, agent?: LaneAgent): Promise<unknown[]> {
   const upstream = upstreams.get(server);
   if (upstream === undefined) throw new GatewayError('unknownServer', server);
   const items: unknown[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < MAX_LIST_PAGES; page++) {
-    const result: Params = await upstream.request(method, cursor === undefined ? undefined : { cursor }, { signal });
+    const result: Params = await upstream.request(method, cursor === undefined ? undefined : { cursor }, { signal, ...(agent === undefined ? {} : { agent }) });
     const batch = result[key];
     if (Array.isArray(batch)) items.push(...batch);
     cursor = typeof result.nextCursor === 'string' ? result.nextCursor : undefined;

@@ -55,6 +55,22 @@ export function upstreamHeaders(name: string, config: HttpUpstreamConfig, env: N
   return headers;
 }
 
-export function httpTransport(name: string, config: HttpUpstreamConfig): Transport {
-  return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: upstreamHeaders(name, config) } });
+/** The id of one of the gateway's requests (request-lane.ts numbers them), read from the start of a POST body. */
+const GATEWAY_REQUEST_ID = /^\{"jsonrpc":"2\.0","id":"(portcullis-\d+)"/;
+
+/**
+ * A Streamable HTTP client transport that tells `streamed` which of the
+ * gateway's requests the upstream answers with an event stream (the agent's
+ * answer is then one too).
+ */
+export function httpTransport(name: string, config: HttpUpstreamConfig, streamed: (id: string) => void = () => undefined): Transport {
+  const watching: typeof fetch = async (url, init) => {
+    const response = await fetch(url, init);
+    if (init?.method === 'POST' && typeof init.body === 'string' && (response.headers.get('content-type') ?? '').startsWith('text/event-stream')) {
+      const id = GATEWAY_REQUEST_ID.exec(init.body.slice(0, 64))?.[1];
+      if (id !== undefined) streamed(id);
+    }
+    return response;
+  };
+  return new StreamableHTTPClientTransport(new URL(config.url), { requestInit: { headers: upstreamHeaders(name, config) }, fetch: watching });
 }

@@ -1,18 +1,24 @@
 /**
- * One upstream MCP server, shared by every agent session: an SDK Client
- * over stdio or Streamable HTTP, reconnected with exponential backoff when
- * it dies, with its health visible. Requests from the upstream to the client
- * side (sampling, elicitation, roots) and its notifications are handed to
- * the hooks; the gateway's own requests go through the request lane.
+ * One upstream MCP server: the gateway's own connection (an SDK Client over
+ * stdio or Streamable HTTP, reconnected with exponential backoff when it
+ * dies, its health visible), used for the gateway's catalog and by every
+ * agent under `isolation: shared`; under `per_agent`, each agent's calls go
+ * on a connection of its own (see agent-lanes.ts). Requests from the
+ * upstream to the client side (sampling, elicitation, roots) and its
+ * notifications are handed to the hooks with the scope they came from; the
+ * gateway's own requests go through the request lane.
  */
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import { ErrorCode, McpError } from '@modelcontextprotocol/sdk/types.js';
-import type { Implementation, JSONRPCNotification, JSONRPCRequest, Progress, Result, ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import type { ClientCapabilities, Implementation, JSONRPCNotification, JSONRPCRequest, Progress, Result, ServerCapabilities } from '@modelcontextprotocol/sdk/types.js';
+import { DEFAULT_MAX_PROCESSES, DEFAULT_MAX_SESSIONS } from './config.js';
 import type { UpstreamConfig } from './config.js';
 import { GatewayError } from '../errors.js';
 import type { CancelSignal } from '../protocol/cancellation.js';
-import { RequestLane } from './request-lane.js';
+import { AgentLanes } from './agent-lanes.js';
+import type { LaneAgent, LaneScope } from './agent-lanes.js';
+import { ALL_CLIENT_CAPABILITIES, closeConnection, openConnection } from './connection.js';
+import type { Connection } from './connection.js';
 import { httpTransport, stdioTransport } from './transports.js';
 import type { LogSink } from '../util/log.js';
 
@@ -28,23 +34,24 @@ export interface UpstreamHealth {
 }
 
 export interface UpstreamHooks {
-  /** A request from the upstream to the client side; answer or throw. */
-  onServerRequest(upstream: string, request: JSONRPCRequest, signal: AbortSignal): Promise<Result>;
-  onNotification(upstream: string, notification: JSONRPCNotification): void;
+  /** A request from the upstream to the client side, on a connection of `scope`; answer or throw. */
+  onServerRequest(upstream: string, request: JSONRPCRequest, signal: AbortSignal, scope: LaneScope): Promise<Result>;
+  onNotification(upstream: string, notification: JSONRPCNotification, scope: LaneScope): void;
+  /** How many connections the upstream has open for agents (upstream sessions or children). */
+  onLanes?(upstream: string, open: number): void;
   log: LogSink;
 }
 
 export interface UpstreamRequestOptions {
   signal?: CancelSignal;
   onprogress?: (progress: Progress) => void;
+  /** The agent the request is forwarded for: under per_agent it goes on that agent's own connection. */
+  agent?: LaneAgent;
+  /** The upstream answers with an event stream. */
+  onstream?: () => void;
 }
 
-const GATEWAY_INFO: Implementation = { name: 'portcullis', version: '0.1.0' };
-
-interface Connection {
-  client: Client;
-  lane: RequestLane;
-}
+const SHARED: LaneScope = { kind: 'shared' };
 
 export class Upstream {
   private connection: Connection | undefined;
@@ -55,13 +62,32 @@ export class Upstream {
   private retryTimer: NodeJS.Timeout | undefined;
   private connecting: Promise<void> | undefined;
   private closed = false;
+  /** The agents' own connections; undefined under isolation: shared. */
+  private readonly lanes: AgentLanes | undefined;
 
   constructor(
     readonly name: string,
     private readonly config: UpstreamConfig,
     private readonly baseDir: string,
     private readonly hooks: UpstreamHooks,
-  ) {}
+  ) {
+    if (config.isolation !== 'per_agent') return;
+    const http = config.http !== undefined;
+    this.lanes = new AgentLanes(
+      {
+        // One HTTP upstream session per agent session; one child per agent identity (a child per session would cost a process per session).
+        perSession: http,
+        limit: http ? (config.max_sessions ?? DEFAULT_MAX_SESSIONS) : (config.max_processes ?? DEFAULT_MAX_PROCESSES),
+        idleTimeoutMs: config.idle_timeout_ms,
+        open: (scope, capabilities) => this.open(scope, capabilities),
+        close: (connection) => closeConnection(connection, config.connect_timeout_ms),
+        full: () => new GatewayError('upstreamSessionLimit', name),
+        unavailable: () => new GatewayError('upstreamUnavailable', name),
+        onCount: (open) => hooks.onLanes?.(name, open),
+      },
+      ALL_CLIENT_CAPABILITIES,
+    );
+  }
 
   get transportKind(): 'stdio' | 'http' {
     return this.config.stdio ? 'stdio' : 'http';
@@ -81,36 +107,40 @@ export class Upstream {
     if (error !== undefined) this.lastError = error;
   }
 
-  private createTransport(): Transport {
+  private createTransport(streamed: (id: string) => void): Transport {
     // The schema guarantees exactly one of stdio/http.
-    return this.config.stdio ? stdioTransport(this.config.stdio, this.baseDir) : httpTransport(this.name, this.config.http!);
+    return this.config.stdio ? stdioTransport(this.config.stdio, this.baseDir) : httpTransport(this.name, this.config.http!, streamed);
+  }
+
+  /** A connection whose server messages go to `scope`. */
+  private open(scope: LaneScope, capabilities: ClientCapabilities): Promise<Connection> {
+    return openConnection(
+      this.name,
+      (streamed) => this.createTransport(streamed),
+      capabilities,
+      {
+        onServerRequest: (request, signal) => this.hooks.onServerRequest(this.name, request, signal, scope),
+        onNotification: (notification) => this.hooks.onNotification(this.name, notification, scope),
+      },
+      this.config.connect_timeout_ms,
+    );
   }
 
   private async connect(): Promise<void> {
     if (this.closed) return;
-    const client = new Client(GATEWAY_INFO, {
-      // Declared so upstreams may use them; each request is routed to an agent that declared it too.
-      capabilities: { sampling: {}, elicitation: { form: {}, url: {} }, roots: { listChanged: true } },
-    });
-    client.fallbackRequestHandler = (request, extra) =>
-      this.hooks.onServerRequest(this.name, request as JSONRPCRequest, extra.signal);
-    client.fallbackNotificationHandler = async (notification) => {
-      this.hooks.onNotification(this.name, { jsonrpc: '2.0', ...notification });
-    };
-    const lane = new RequestLane(this.createTransport(), this.name);
+    let connection: Connection;
     try {
-      await client.connect(lane, { timeout: this.config.connect_timeout_ms });
+      // Declared so upstreams may use them; each request is routed to an agent that declared it too.
+      connection = await this.open(SHARED, ALL_CLIENT_CAPABILITIES);
     } catch (err) {
-      await client.close().catch(() => undefined);
       this.scheduleRestart(err instanceof Error ? err.message : 'connect failed');
       throw new GatewayError('upstreamUnavailable', this.name);
     }
     if (this.closed) {
-      await client.close();
+      await connection.client.close();
       return;
     }
-    const connection = { client, lane };
-    client.onclose = () => {
+    connection.client.onclose = () => {
       if (this.connection === connection) this.connection = undefined;
       if (!this.closed) this.scheduleRestart('connection closed');
     };
@@ -172,15 +202,29 @@ export class Upstream {
    * notification; when it passes, the call is cancelled upstream.
    */
   request(method: string, params: Record<string, unknown> | undefined, options: UpstreamRequestOptions = {}): Promise<Result> {
-    return this.connected().lane.request(method, params, { signal: options.signal, onprogress: options.onprogress, timeoutMs: this.config.timeout_ms });
+    const laneOptions = { signal: options.signal, onprogress: options.onprogress, onstream: options.onstream, timeoutMs: this.config.timeout_ms };
+    const { agent } = options;
+    if (this.lanes === undefined || agent === undefined) return this.connected().lane.request(method, params, laneOptions);
+    if (this.closed) return Promise.reject(new GatewayError('upstreamUnavailable', this.name));
+    const ready = this.lanes.ready(agent);
+    if (ready !== undefined) return ready.lane.request(method, params, laneOptions);
+    return this.lanes.get(agent).then((connection) => connection.lane.request(method, params, laneOptions));
   }
 
-  async notify(method: string, params: Record<string, unknown> | undefined): Promise<void> {
+  /** A notification to the upstream; under per_agent only to the agent's connection, if it has one (a new one starts afresh). */
+  async notify(method: string, params: Record<string, unknown> | undefined, agent?: LaneAgent): Promise<void> {
+    const connection = this.lanes === undefined || agent === undefined ? this.connected() : this.lanes.ready(agent);
+    if (connection === undefined) return;
     try {
-      await this.connected().client.notification({ method, params });
+      await connection.client.notification({ method, params });
     } catch (err) {
       throw this.translate(err);
     }
+  }
+
+  /** An agent session ended: its upstream session, if it has one, ends too. */
+  endSession(session: string): void {
+    this.lanes?.endSession(session);
   }
 
   private translate(err: unknown): unknown {
@@ -199,6 +243,6 @@ export class Upstream {
     this.retryTimer = undefined;
     const connection = this.connection;
     this.connection = undefined;
-    await connection?.client.close().catch(() => undefined);
+    await Promise.all([connection?.client.close().catch(() => undefined), this.lanes?.closeAll()]);
   }
 }
