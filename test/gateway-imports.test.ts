@@ -17,6 +17,7 @@ const GATEWAY = path.join(ROOT, 'gateway');
 const LAYERS: ReadonlyArray<readonly string[]> = [
   ['util', 'errors.ts'],
   ['protocol', 'policy', 'sanitize'],
+  ['client'], // the public client API (`portcullis/client`) first-party agents use: nothing of the gateway's own rooms
   ['bridge'], // the client-side bridge (`portcullis connect`): below the gateway's own rooms, so it cannot depend on them
   ['metrics', 'pinning', 'audit', 'validate', 'ratelimit', 'pki'],
   ['identity', 'holds', 'upstreams'],
@@ -98,4 +99,23 @@ t.test('the policy toolchain stands alone', async (t) => {
   const rego = path.join(policy, 'rego') + path.sep;
   const parser = imports.filter((i) => i.from.startsWith(rego) && i.specifier.startsWith('.') && !i.to.startsWith(rego));
   t.same(parser.map(where), [], 'the Rego parser imports nothing else');
+});
+
+t.test('the public client API stands on protocol, sanitize, util and errors only', async (t) => {
+  const allowed = ['util', 'errors.ts', 'protocol', 'sanitize'];
+  const client = imports.filter((i) => roomOf(i.from) === 'client' && i.specifier.startsWith('.') && roomOf(i.to) !== 'client');
+  t.same(client.filter((i) => !allowed.includes(roomOf(i.to))).map(where), [], 'gateway/client imports nothing else of the gateway');
+});
+
+t.test('first-party agents import nothing of the gateway but its public client API', async (t) => {
+  const agents = path.join(ROOT, 'agents');
+  const agentImports = sources(agents).flatMap(importsOf);
+  const clientApi = path.join(GATEWAY, 'client') + path.sep;
+  const reaching = agentImports.filter((i) => {
+    if (i.specifier.startsWith('.')) return !i.to.startsWith(agents + path.sep) && !i.to.startsWith(clientApi);
+    // The package's own exports: only ./client.
+    return /^portcullis(?:\/|$)/.test(i.specifier) && i.specifier !== 'portcullis/client';
+  });
+  t.same(reaching.map(where), [], 'agents/ reaches gateway/ only through gateway/client/');
+  t.ok(agentImports.some((i) => i.to.startsWith(clientApi)), 'agents/ does use the client API');
 });
