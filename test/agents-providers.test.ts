@@ -1,0 +1,200 @@
+/**
+ * Providers through the AI SDK against fake servers speaking each wire
+ * format (JSON and SSE): tool calls come back parsed, keys go only where the
+ * provider wants them, and failover moves on for exactly the failures it
+ * should (429 with Retry-After, 529, 500, a reset connection, a timeout, a
+ * malformed body) and stops on 401 with a message naming the key.
+ */
+import t from 'tap';
+import type { Test } from 'tap';
+import type { ModelChoice } from '../agents/catalog/schema.js';
+import { providersFromObject } from '../agents/providers/config.js';
+import { ModelConfigurationError, ModelRouter, NoModelAnsweredError } from '../agents/providers/failover.js';
+import type { LlmEvent } from '../agents/providers/failover.js';
+import type { ModelRequest } from '../agents/providers/model.js';
+import { startFakeProvider } from './fixtures/llm-servers.js';
+import type { FakeProvider, Flavor, Script, Step } from './fixtures/llm-servers.js';
+
+const KEY = 'sk-test-0123456789abcdefghijklmnop';
+const ENV = { PRIMARY_KEY: KEY, BACKUP_KEY: 'backup-key-000000000000' };
+const REQUEST: ModelRequest = {
+  system: 'You are a test.',
+  messages: [{ role: 'user', content: 'Add 2 and 3.' }],
+  tools: [{ name: 'everything__get-sum', description: 'Adds', inputSchema: { type: 'object', properties: { a: { type: 'number' }, b: { type: 'number' } }, required: ['a', 'b'] } }],
+};
+const MODELS: ModelChoice[] = [
+  { provider: 'primary', model: 'model-a' },
+  { provider: 'backup', model: 'model-b' },
+];
+
+async function fake(t: Test, flavor: Flavor, steps: Script = []): Promise<FakeProvider> {
+  const server = await startFakeProvider(flavor, steps);
+  t.teardown(() => server.close());
+  return server;
+}
+
+function router(providers: Record<string, unknown>, events: LlmEvent[] = []): ModelRouter {
+  return new ModelRouter(providersFromObject(providers), { env: ENV, onEvent: (e) => events.push(e), random: () => 0 });
+}
+
+const kinds: Array<[string, Flavor]> = [
+  ['anthropic', 'anthropic'],
+  ['openai', 'openai'],
+  ['openai-compatible', 'openai'],
+];
+
+for (const [kind, flavor] of kinds) {
+  for (const stream of [false, true]) {
+    t.test(`${kind} (${stream ? 'SSE' : 'JSON'}): a tool call, then an answer`, async (t) => {
+      const server = await fake(t, flavor, [
+        { kind: 'answer', text: 'Let me add.', calls: [{ name: 'everything__get-sum', input: { a: 2, b: 3 } }], inputTokens: 21, outputTokens: 7 },
+        { kind: 'answer', text: 'The sum is 5.' },
+      ]);
+      const r = router({ primary: { kind, base_url: server.baseUrl, api_key_env: 'PRIMARY_KEY', stream } });
+      const first = await r.ask(MODELS.slice(0, 1), REQUEST, new AbortController().signal);
+      t.same(first.toolCalls.map((c) => [c.name, c.input]), [['everything__get-sum', { a: 2, b: 3 }]], 'the tool call, parsed');
+      t.same([first.inputTokens, first.outputTokens], [21, 7], 'token counts');
+      t.same([first.provider, first.model], ['primary', 'model-a']);
+      const request = server.requests[0];
+      t.equal(request?.path, flavor === 'anthropic' ? '/v1/messages' : '/v1/chat/completions', 'the provider API path');
+      t.equal(request?.body.model, 'model-a');
+      t.equal(Boolean(request?.body.stream), stream);
+      if (flavor === 'anthropic') {
+        t.equal(request?.headers['x-api-key'], KEY, 'the key in x-api-key');
+        t.equal(request?.body.tools[0].name, 'everything__get-sum');
+      } else {
+        t.equal(request?.headers.authorization, `Bearer ${KEY}`, 'the key as a bearer token');
+        t.equal(request?.body.tools[0].function.name, 'everything__get-sum');
+      }
+      const call = first.toolCalls[0];
+      const second = await r.ask(
+        MODELS.slice(0, 1),
+        {
+          ...REQUEST,
+          messages: [
+            ...REQUEST.messages,
+            ...first.messages,
+            { role: 'tool', content: [{ type: 'tool-result', toolCallId: call?.id ?? '', toolName: call?.name ?? '', output: { type: 'text', value: '5' } }] },
+          ],
+        },
+        new AbortController().signal,
+      );
+      t.equal(second.text, 'The sum is 5.');
+      t.equal(second.toolCalls.length, 0);
+      const sent = JSON.stringify(server.requests[1]?.body);
+      t.match(sent, flavor === 'anthropic' ? /"tool_result"/ : /"role":"tool"/, 'the tool result goes back in the provider format');
+    });
+  }
+}
+
+const failures: Array<[string, Step, RegExp]> = [
+  ['429 with Retry-After', { kind: 'status', status: 429, headers: { 'retry-after': '0' } }, /^429 rate limited$/],
+  ['529 overloaded', { kind: 'status', status: 529 }, /^529 overloaded$/],
+  ['500', { kind: 'status', status: 500 }, /^500 server error$/],
+  ['connection reset', { kind: 'reset' }, /^connection error/],
+  ['timeout', { kind: 'hang' }, /^timeout$/],
+  ['malformed body', { kind: 'malformed' }, /^unreadable answer/],
+];
+
+for (const [what, step, reason] of failures) {
+  t.test(`failover on ${what}`, async (t) => {
+    const primary = await fake(t, 'anthropic', [step, step]);
+    const backup = await fake(t, 'openai', [{ kind: 'answer', text: 'from the backup' }]);
+    const events: LlmEvent[] = [];
+    const r = router(
+      {
+        primary: { kind: 'anthropic', base_url: primary.baseUrl, api_key_env: 'PRIMARY_KEY', stream: false, retries: 1, backoff_ms: 1, timeout_ms: 300 },
+        backup: { kind: 'openai', base_url: backup.baseUrl, api_key_env: 'BACKUP_KEY' },
+      },
+      events,
+    );
+    const answer = await r.ask(MODELS, REQUEST, new AbortController().signal);
+    t.same([answer.provider, answer.text], ['backup', 'from the backup'], 'the next provider answered');
+    t.equal(primary.requests.length, 2, 'the first provider was retried once');
+    const attempts = events.filter((e) => e.type === 'llm_attempt' && e.provider === 'primary');
+    t.equal(attempts.length, 2);
+    for (const a of attempts) t.match(a, { outcome: 'error', reason });
+    t.match(events.find((e) => e.type === 'llm_failover'), { provider: 'primary', reason });
+    if (what.startsWith('429')) t.match(events.find((e) => e.type === 'llm_retry'), { wait_ms: 0 }, 'Retry-After decided the wait');
+    t.notOk(JSON.stringify(events).includes(KEY), 'no key in the events');
+  });
+}
+
+t.test('a Retry-After longer than the longest backoff fails over at once', async (t) => {
+  const primary = await fake(t, 'anthropic', [{ kind: 'status', status: 429, headers: { 'retry-after': '120' } }]);
+  const backup = await fake(t, 'openai', [{ kind: 'answer', text: 'backup' }]);
+  const events: LlmEvent[] = [];
+  const r = router(
+    {
+      primary: { kind: 'anthropic', base_url: primary.baseUrl, api_key_env: 'PRIMARY_KEY', retries: 3, max_backoff_ms: 1000 },
+      backup: { kind: 'openai', base_url: backup.baseUrl, api_key_env: 'BACKUP_KEY' },
+    },
+    events,
+  );
+  t.equal((await r.ask(MODELS, REQUEST, new AbortController().signal)).provider, 'backup');
+  t.equal(primary.requests.length, 1, 'no retry of a provider that asked for two minutes');
+});
+
+for (const status of [401, 403, 400]) {
+  t.test(`${status} does not fail over: it names the key or the model`, async (t) => {
+    const primary = await fake(t, 'anthropic', [{ kind: 'status', status }]);
+    const backup = await fake(t, 'openai', [{ kind: 'answer', text: 'never' }]);
+    const r = router({
+      primary: { kind: 'anthropic', base_url: primary.baseUrl, api_key_env: 'PRIMARY_KEY' },
+      backup: { kind: 'openai', base_url: backup.baseUrl, api_key_env: 'BACKUP_KEY' },
+    });
+    const err = await r.ask(MODELS, REQUEST, new AbortController().signal).catch((e: unknown) => e);
+    t.ok(err instanceof ModelConfigurationError, String(err));
+    t.match((err as Error).message, status === 400 ? /model "model-a".*check the model name "model-a"/ : /check the key in the environment variable PRIMARY_KEY/);
+    t.notOk((err as Error).message.includes(KEY), 'the key itself is never said');
+    t.equal(primary.requests.length, 1, 'no retry');
+    t.equal(backup.requests.length, 0, 'no failover');
+  });
+}
+
+t.test('the circuit breaker skips a provider that keeps failing, for its cool-down', async (t) => {
+  const primary = await fake(t, 'anthropic', () => ({ kind: 'status', status: 503 }));
+  const backup = await fake(t, 'openai', () => ({ kind: 'answer', text: 'backup' }));
+  const events: LlmEvent[] = [];
+  const r = router(
+    {
+      primary: { kind: 'anthropic', base_url: primary.baseUrl, api_key_env: 'PRIMARY_KEY', retries: 0, breaker_failures: 2, breaker_cooldown_s: 60 },
+      backup: { kind: 'openai', base_url: backup.baseUrl, api_key_env: 'BACKUP_KEY' },
+    },
+    events,
+  );
+  for (let i = 0; i < 4; i++) t.equal((await r.ask(MODELS, REQUEST, new AbortController().signal)).provider, 'backup');
+  t.equal(primary.requests.length, 2, 'after two failures the provider is not asked');
+  t.match(events.filter((e) => e.type === 'llm_skipped'), [{ provider: 'primary', reason: /^circuit open until / }, { provider: 'primary' }]);
+});
+
+t.test('without keys: skipped, and what to set is said', async (t) => {
+  const backup = await fake(t, 'openai', [{ kind: 'answer', text: 'backup' }]);
+  const providers = providersFromObject({
+    primary: { kind: 'anthropic', base_url: backup.baseUrl },
+    backup: { kind: 'openai', base_url: backup.baseUrl, api_key_env: 'NOT_SET_KEY' },
+  });
+  const r = new ModelRouter(providers, { env: {} });
+  t.equal(r.unusable(MODELS), 'no model provider is usable: set ANTHROPIC_API_KEY for provider "primary", or set NOT_SET_KEY for provider "backup"');
+  t.equal(r.unusable([{ provider: 'elsewhere', model: 'x' }]), 'no model provider is usable: configure provider "elsewhere" (orchestrator.providers)');
+  const err = await r.ask(MODELS, REQUEST, new AbortController().signal).catch((e: unknown) => e);
+  t.ok(err instanceof NoModelAnsweredError);
+  t.match((err as Error).message, /primary\/model-a: no API key \(set ANTHROPIC_API_KEY\)/);
+  t.equal(backup.requests.length, 0);
+  t.throws(() => providersFromObject({ primary: { kind: 'anthropic', api_key: 'inline' } }), /unknown key "primary.api_key"/, 'a key in the configuration is refused');
+});
+
+t.test('cancelling stops the request at once, without failover', async (t) => {
+  const primary = await fake(t, 'anthropic', [{ kind: 'hang' }]);
+  const backup = await fake(t, 'openai', [{ kind: 'answer', text: 'never' }]);
+  const r = router({
+    primary: { kind: 'anthropic', base_url: primary.baseUrl, api_key_env: 'PRIMARY_KEY' },
+    backup: { kind: 'openai', base_url: backup.baseUrl, api_key_env: 'BACKUP_KEY' },
+  });
+  const abort = new AbortController();
+  const asked = r.ask(MODELS, REQUEST, abort.signal).catch((e: unknown) => e);
+  for (let i = 0; i < 200 && primary.requests.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+  abort.abort(new Error('run cancelled'));
+  t.match(await asked, { message: 'run cancelled' });
+  t.equal(backup.requests.length, 0);
+});
