@@ -11,33 +11,12 @@ import path from 'node:path';
 import t from 'tap';
 import { Agent, request } from 'undici';
 import { ERRORS } from '../gateway/errors.js';
-import { policyWithGrants, rawMcp, startTestGateway } from './fixtures/gateway-harness.js';
+import { policyWithGrants, rawMcp, ROOT, startTestGateway } from './fixtures/gateway-harness.js';
+
+const RECORDING_SERVER = path.join(ROOT, 'test/fixtures/recording-server.mjs');
 import type { RawAnswer } from './fixtures/gateway-harness.js';
 
 const JSON_AND_SSE = 'application/json, text/event-stream';
-
-/** A raw JSON-RPC MCP server on stdio that appends every line it receives to the file in argv[1]. */
-const RECORDING_SERVER = `
-const fs = require('node:fs');
-const file = process.argv[1];
-const send = (m) => process.stdout.write(JSON.stringify({ jsonrpc: '2.0', ...m }) + '\\n');
-let buffered = '';
-process.stdin.setEncoding('utf8').on('data', (chunk) => {
-  buffered += chunk;
-  const lines = buffered.split('\\n');
-  buffered = lines.pop();
-  for (const line of lines) {
-    if (line.trim() === '') continue;
-    fs.appendFileSync(file, line + '\\n');
-    const m = JSON.parse(line);
-    if (m.id === undefined) continue;
-    if (m.method === 'initialize') send({ id: m.id, result: { protocolVersion: m.params.protocolVersion, capabilities: { tools: {} }, serverInfo: { name: 'recorder', version: '1.0.0' } } });
-    else if (m.method === 'tools/list') send({ id: m.id, result: { tools: [{ name: 'note', description: 'Takes a note', inputSchema: { type: 'object', properties: { text: { type: 'string' } } } }] } });
-    else if (m.method === 'tools/call') send({ id: m.id, result: { content: [{ type: 'text', text: 'noted' }] } });
-    else send({ id: m.id, error: { code: -32601, message: 'Method not found' } });
-  }
-});
-`;
 
 interface AuditLine {
   type: string;
@@ -55,7 +34,7 @@ t.test('edge hardening', async (t) => {
     {
       audit: { dir: 'audit', fsync: 'never' },
       upstreams: {
-        recorder: { stdio: { command: 'node', args: ['-e', RECORDING_SERVER, 'received.jsonl'] } },
+        recorder: { stdio: { command: 'node', args: [RECORDING_SERVER, 'received.jsonl'] } },
       },
     },
     decider,
@@ -90,9 +69,9 @@ t.test('edge hardening', async (t) => {
     jsonrpc: '2.0',
     ...(id === undefined ? {} : { id }),
     method: 'tools/call',
-    params: { name: 'note', arguments: { text } },
+    params: { name: 'echo', arguments: { text } },
   });
-  const aggregateCall = (text: string): Record<string, unknown> => ({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'recorder__note', arguments: { text } } });
+  const aggregateCall = (text: string): Record<string, unknown> => ({ jsonrpc: '2.0', method: 'tools/call', params: { name: 'recorder__echo', arguments: { text } } });
   const ghToken = `ghp_${'A1b2C3d4E5'.repeat(4)}`;
 
   await t.test('a request method sent as a notification is refused and never reaches the upstream', async (t) => {
@@ -111,7 +90,7 @@ t.test('edge hardening', async (t) => {
     t.equal(batch.status, 200);
     const byId = new Map((batch.body as Array<{ id: unknown }>).map((a) => [a.id, a]));
     t.match(byId.get(null), { error: { code: ERRORS.invalidRequest.code } }, 'the batch element without id is answered as invalid');
-    t.match(byId.get(7), { result: { content: [{ text: 'noted' }] } }, 'its sibling with an id is served');
+    t.match(byId.get(7), { result: { content: [{ text: 'answered' }] } }, 'its sibling with an id is served');
 
     const asRequest = await post('/mcp/recorder', JSON.stringify({ jsonrpc: '2.0', id: 9, method: 'notifications/roots/list_changed' }), session);
     t.equal(asRequest.status, 400, 'a notification method sent with an id is an invalid request too');
@@ -149,19 +128,19 @@ t.test('edge hardening', async (t) => {
 
   await t.test('arguments nested past the limit are refused with the limit named, and recorded', async (t) => {
     const session = await openSession('/mcp/recorder');
-    const deep = `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"note","arguments":{"text":${'['.repeat(8000)}${']'.repeat(8000)}}}}`;
+    const deep = `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{"text":${'['.repeat(8000)}${']'.repeat(8000)}}}}`;
     const answer = await post('/mcp/recorder', deep, session);
     t.equal(answer.status, 400);
     t.equal(answer.body.error.code, ERRORS.nestedTooDeep.code);
     t.match(answer.body.error.message, /limit 64 levels/);
-    const inString = JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'note', arguments: { text: '['.repeat(500) } } });
+    const inString = JSON.stringify({ jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'echo', arguments: { text: '['.repeat(500) } } });
     t.equal((await post('/mcp/recorder', inString, session)).status, 200, 'brackets inside strings do not count');
     for (const number of ['1e999', '-1E400', '9'.repeat(400)]) {
-      const huge = await post('/mcp/recorder', `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"note","arguments":{"text":"x","n":${number}}}}`, session);
+      const huge = await post('/mcp/recorder', `{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"text":"x","n":${number}}}}`, session);
       t.equal(huge.status, 400, `${number.slice(0, 12)} is refused, not parsed to Infinity`);
       t.equal(huge.body.error.code, ERRORS.numberOutOfRange.code);
     }
-    const ordinary = JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'note', arguments: { text: 'true false null -1.5e3 1e999' } } });
+    const ordinary = JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'echo', arguments: { text: 'true false null -1.5e3 1e999' } } });
     t.equal((await post('/mcp/recorder', ordinary, session)).status, 200, 'literals and number-like text in strings pass');
     const refusals = (await auditLines()).filter((r) => r.control === 'refusal' && r.event === 'nestedTooDeep');
     t.equal(refusals.length, 1, 'the refusal is on record');

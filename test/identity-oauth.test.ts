@@ -9,8 +9,6 @@
  * upstream; and `mcp-remote`, unchanged, as the bridge of a stdio client.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -21,13 +19,12 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { OAuthClientProvider } from '@modelcontextprotocol/sdk/client/auth.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import type { OAuthClientInformationMixed, OAuthClientMetadata, OAuthTokens } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { ERRORS } from '../gateway/errors.js';
 import { revokeIdentities } from '../gateway/pki/store.js';
 import { authorizeAsBrowser, MCP_SCOPE, startAuthorizationServer } from './fixtures/authorization-server.js';
 import { policyWithGrants, ROOT, startTestGateway, tlsFetch } from './fixtures/gateway-harness.js';
+import { startHelloUpstream } from './fixtures/http-upstream.js';
 import type { TestGateway } from './fixtures/gateway-harness.js';
 
 /** The authorization server's account that `oauth.identity.agents` maps to the agent demo. */
@@ -246,18 +243,8 @@ t.test('tokens the gateway refuses, and a token of no known agent', async (t) =>
 t.test('the agent token is never sent upstream', async (t) => {
   // A real MCP server over Streamable HTTP that reports every header it receives.
   const seen: Array<Record<string, string | string[] | undefined>> = [];
-  const server = createServer((req, res) => {
-    seen.push(req.headers);
-    const mcp = new McpServer({ name: 'remote', version: '1.0.0' });
-    mcp.registerTool('hello', { description: 'Says hello' }, async () => ({ content: [{ type: 'text', text: 'hello from remote' }] }));
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    res.on('close', () => void transport.close());
-    void mcp.connect(transport).then(() => transport.handleRequest(req, res));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise((resolve) => server.close(resolve)));
-  const { port } = server.address() as AddressInfo;
-  const gw = await startOAuthGateway(t, { upstreams: { remote: { http: { url: `http://127.0.0.1:${port}/mcp` } } } }, { demo: ['remote'] });
+  const upstreamUrl = await startHelloUpstream(t, (headers) => seen.push(headers));
+  const gw = await startOAuthGateway(t, { upstreams: { remote: { http: { url: upstreamUrl } } } }, { demo: ['remote'] });
 
   const { provider, connect } = await signIn(t, gw, `${gw.g.gateway.url}/mcp/remote`, DEMO_ACCOUNT);
   const client = await connect();

@@ -4,15 +4,12 @@
  * is visible, and a Streamable HTTP upstream gets its secret headers from the
  * gateway's environment.
  */
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { Agent, request } from 'undici';
 import { childEnvironment, upstreamHeaders, UpstreamConfigError } from '../gateway/upstreams/transports.js';
 import { connectClient, policyWithGrants, PROBE, startTestGateway } from './fixtures/gateway-harness.js';
+import { startHelloUpstream } from './fixtures/http-upstream.js';
 
 function text(result: unknown): string {
   return ((result as { content?: Array<{ text?: string }> }).content ?? []).map((c) => c.text ?? '').join('');
@@ -102,26 +99,16 @@ t.test('HTTP upstream headers take secrets from the environment', async (t) => {
 });
 
 t.test('a Streamable HTTP upstream is proxied with its secret header', async (t) => {
-  // A real MCP server over Streamable HTTP (SDK McpServer, stateless), reporting the Authorization it received.
+  // A real MCP server over Streamable HTTP, reporting the Authorization it received.
   const seen: Array<string | undefined> = [];
-  const server = createServer((req, res) => {
-    seen.push(req.headers.authorization);
-    const mcp = new McpServer({ name: 'remote', version: '1.0.0' });
-    mcp.registerTool('hello', { description: 'Says hello' }, async () => ({ content: [{ type: 'text', text: 'hello from remote' }] }));
-    const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
-    res.on('close', () => void transport.close());
-    void mcp.connect(transport).then(() => transport.handleRequest(req, res));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => new Promise((resolve) => server.close(resolve)));
-  const { port } = server.address() as AddressInfo;
+  const upstreamUrl = await startHelloUpstream(t, (headers) => seen.push(headers.authorization));
 
   process.env.PORTCULLIS_TEST_REMOTE_TOKEN = 'remote-secret';
   t.teardown(() => delete process.env.PORTCULLIS_TEST_REMOTE_TOKEN);
   const decider = await policyWithGrants(t, { demo: ['remote'] });
   const g = await startTestGateway(
     t,
-    { upstreams: { remote: { http: { url: `http://127.0.0.1:${port}/mcp`, headers: { authorization: { env: 'PORTCULLIS_TEST_REMOTE_TOKEN', prefix: 'Bearer ' } } } } } },
+    { upstreams: { remote: { http: { url: upstreamUrl, headers: { authorization: { env: 'PORTCULLIS_TEST_REMOTE_TOKEN', prefix: 'Bearer ' } } } } } },
     decider,
   );
   const client = await connectClient(t, `${g.gateway.url}/mcp/remote`, { ca: g.ca, ...g.issue('demo') });
