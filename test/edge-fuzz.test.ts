@@ -13,7 +13,6 @@
  * Bounded: at least 20,000 messages within 60 s; PORTCULLIS_FUZZ_LONG=1 runs
  * 200,000. PORTCULLIS_FUZZ_SEED=<n> replays a run (the seed is printed).
  */
-import { createHash } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -30,8 +29,12 @@ import { post, type Post } from './fixtures/fuzz-messages.js';
 
 const LONG = process.env.PORTCULLIS_FUZZ_LONG === '1';
 const TARGET_MESSAGES = LONG ? 200_000 : 20_000;
-/** Fuzzing (and shrinking) time; setup and the final checks come on top, within 60 s in CI. */
-const FUZZ_MS = LONG ? 30 * 60_000 : 40_000;
+/**
+ * The run ends at the message count (15-25 s of fuzzing on an idle 2-core
+ * machine); this cap only stops a gateway that has become pathologically
+ * slow, and then the count assertion fails.
+ */
+const FUZZ_MS = LONG ? 30 * 60_000 : 240_000;
 const SEED = process.env.PORTCULLIS_FUZZ_SEED === undefined ? Date.now() % 2 ** 31 : Number(process.env.PORTCULLIS_FUZZ_SEED);
 /** Runs per fast-check campaign; a campaign that fails is shrunk, the next starts fresh. */
 const RUNS_PER_CAMPAIGN = 25;
@@ -39,8 +42,6 @@ const RUNS_PER_CAMPAIGN = 25;
 const HUGE = 50_000;
 const MAX_BATCH = 80;
 const MAX_BURST = 4;
-/** What calibrate() takes on the project's machine (2 cores, 110-230 ms measured); a machine 2.5 times slower only reports the count. */
-const REFERENCE_CALIBRATION_MS = 150;
 
 const SERVER = 'recording';
 const RECORDER = path.join(ROOT, 'test/fixtures/recording-server.mjs');
@@ -161,18 +162,9 @@ function describePost(p: Post): string {
   return `POST ${where} headers=${JSON.stringify(p.headers)} body(${p.body.messages} message(s))=${shown(p.body.text)}`;
 }
 
-/** A fixed CPU workload, to tell a slow machine from a slow gateway. */
-function calibrate(): number {
-  const started = performance.now();
-  const doc = JSON.stringify(Array.from({ length: 20_000 }, (_, i) => ({ i, s: `value ${i}`, a: [i, i + 1] })));
-  for (let i = 0; i < 5; i++) createHash('sha256').update(JSON.stringify(JSON.parse(doc))).digest('hex');
-  return performance.now() - started;
-}
-
 t.test('the HTTP edge under generated and mutated MCP traffic', async (t) => {
   t.setTimeout(FUZZ_MS + 120_000);
-  const calibrationMs = calibrate();
-  t.comment(`seed ${SEED} (replay: PORTCULLIS_FUZZ_SEED=${SEED}); target ${TARGET_MESSAGES} messages; calibration ${calibrationMs.toFixed(0)} ms`);
+  t.comment(`seed ${SEED} (replay: PORTCULLIS_FUZZ_SEED=${SEED}); target ${TARGET_MESSAGES} messages`);
 
   const logLines: string[] = [];
   let logTail = '';
@@ -407,8 +399,7 @@ t.test('the HTTP edge under generated and mutated MCP traffic', async (t) => {
   }
   t.same(health.failures, [], '/healthz answered 200 throughout');
   t.ok(health.checks > 0, 'health was checked');
-  const slowMachine = calibrationMs > REFERENCE_CALIBRATION_MS * 2.5;
-  t.ok(messages >= TARGET_MESSAGES || slowMachine, `at least ${TARGET_MESSAGES} messages sent (${messages})`, slowMachine ? { todo: `machine too slow: calibration ${calibrationMs.toFixed(0)} ms` } : {});
+  t.ok(messages >= TARGET_MESSAGES, `at least ${TARGET_MESSAGES} messages sent (${messages})`);
 
   clearInterval(healthTimer);
   await polling;
