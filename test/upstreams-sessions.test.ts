@@ -1,5 +1,5 @@
 /**
- * Per-agent upstream connections (isolation: per_agent, the default): on an
+ * Per-agent upstream connections (isolation: per_agent): on an
  * HTTP upstream every agent session gets an upstream session of its own,
  * closed with it, bounded and idle-reaped; on a stdio upstream every agent
  * identity gets a child of its own. What an upstream starts (log lines,
@@ -49,7 +49,7 @@ async function gauge(g: TestGateway, server: string): Promise<number | undefined
 
 t.test("HTTP upstream: A's log level and subscription never reach B", async (t) => {
   const upstream = await startSessionUpstream(t);
-  const g = await startTestGateway(t, { upstreams: { remote: { http: { url: upstream.url } } } }, policyGrantingAll(['alice', 'bob'], ['remote']));
+  const g = await startTestGateway(t, { upstreams: { remote: { http: { url: upstream.url }, isolation: 'per_agent' } } }, policyGrantingAll(['alice', 'bob'], ['remote']));
   const alice = await agent(t, g, 'alice', '/mcp/remote');
   const bob = await agent(t, g, 'bob', '/mcp/remote');
   const heard = { alice: { logs: [] as string[], updates: 0 }, bob: { logs: [] as string[], updates: 0 } };
@@ -73,7 +73,7 @@ t.test("HTTP upstream: A's log level and subscription never reach B", async (t) 
 
 t.test('HTTP upstream: sampling during 16 concurrent calls reaches the agent of each call', async (t) => {
   const upstream = await startSessionUpstream(t);
-  const g = await startTestGateway(t, { upstreams: { remote: { http: { url: upstream.url } } } }, policyGrantingAll(['alice', 'bob'], ['remote']));
+  const g = await startTestGateway(t, { upstreams: { remote: { http: { url: upstream.url }, isolation: 'per_agent' } } }, policyGrantingAll(['alice', 'bob'], ['remote']));
   const sessions = await Promise.all(
     ['alice', 'alice', 'bob', 'bob'].map(async (name, n) => {
       const client = await agent(t, g, name, '/mcp/remote', { sampling: {} });
@@ -93,7 +93,7 @@ t.test('HTTP upstream: sampling during 16 concurrent calls reaches the agent of 
 
 t.test('HTTP upstream: an upstream session ends with its agent session, is bounded and counted', async (t) => {
   const upstream = await startSessionUpstream(t);
-  const g = await startTestGateway(t, { upstreams: { remote: { http: { url: upstream.url }, max_sessions: 2 } } }, policyGrantingAll(['alice', 'bob'], ['remote']));
+  const g = await startTestGateway(t, { upstreams: { remote: { http: { url: upstream.url }, isolation: 'per_agent', max_sessions: 2 } } }, policyGrantingAll(['alice', 'bob'], ['remote']));
   const shared = upstream.live();
   const first = await agent(t, g, 'alice', '/mcp/remote');
   const second = await agent(t, g, 'bob', '/mcp/remote');
@@ -114,7 +114,7 @@ t.test('HTTP upstream: an upstream session ends with its agent session, is bound
 
 t.test('HTTP upstream: an idle upstream session is closed', async (t) => {
   const upstream = await startSessionUpstream(t);
-  const g = await startTestGateway(t, { upstreams: { remote: { http: { url: upstream.url }, idle_timeout_ms: 1000 } } }, policyGrantingAll(['alice'], ['remote']));
+  const g = await startTestGateway(t, { upstreams: { remote: { http: { url: upstream.url }, isolation: 'per_agent', idle_timeout_ms: 1000 } } }, policyGrantingAll(['alice'], ['remote']));
   const alice = await agent(t, g, 'alice', '/mcp/remote');
   const before = text(await alice.callTool({ name: 'session', arguments: {} }));
   await until('the idle upstream session to be deleted', () => upstream.deleted() === 1, 5000);
@@ -123,7 +123,7 @@ t.test('HTTP upstream: an idle upstream session is closed', async (t) => {
 });
 
 t.test('stdio upstream: one child per agent identity, sampling to the agent of each call', async (t) => {
-  const g = await startTestGateway(t, { upstreams: { probe: { stdio: { command: 'node', args: [PROBE] } } } }, policyGrantingAll(['alice', 'bob'], ['probe']));
+  const g = await startTestGateway(t, { upstreams: { probe: { stdio: { command: 'node', args: [PROBE] }, isolation: 'per_agent' } } }, policyGrantingAll(['alice', 'bob'], ['probe']));
   const alice = await agent(t, g, 'alice', '/mcp/probe', { sampling: {} });
   const bob = await agent(t, g, 'bob', '/mcp/probe', { sampling: {} });
   const asked = { alice: [] as string[], bob: [] as string[] };
@@ -142,11 +142,11 @@ t.test('stdio upstream: one child per agent identity, sampling to the agent of e
   t.equal(await gauge(g, 'probe'), 2, 'two children for agents');
 });
 
-t.test('each bound belongs to one kind of upstream; isolation defaults to per_agent', async (t) => {
+t.test('each bound belongs to one kind of upstream; isolation defaults to shared', async (t) => {
   const upstreams = (entry: object): object => ({ tls: { dir: 'certs' }, upstreams: { u: entry } });
   const stdio = { stdio: { command: 'node' } };
   const http = { http: { url: 'http://127.0.0.1:1/mcp' } };
-  t.match(configFromObject(upstreams(stdio), '/tmp').upstreams.u, { isolation: 'per_agent', idle_timeout_ms: 600_000 });
+  t.match(configFromObject(upstreams(stdio), '/tmp').upstreams.u, { isolation: 'shared', idle_timeout_ms: 600_000 });
   t.match(configFromObject(upstreams({ ...stdio, max_processes: 4 }), '/tmp').upstreams.u, { max_processes: 4 });
   t.match(configFromObject(upstreams({ ...http, max_sessions: 4 }), '/tmp').upstreams.u, { max_sessions: 4 });
   t.throws(() => configFromObject(upstreams({ ...stdio, max_sessions: 4 }), '/tmp'), 'max_sessions on a stdio upstream');

@@ -90,7 +90,9 @@ export const SECRET_DETECTORS: readonly SecretDetector[] = [
   { kind: 'jwt',
     hint: /eyJ/, pattern: /\beyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g },
   { kind: 'bearer-token',
-    hint: /bearer/i, pattern: /\bbearer\s+(?<secret>[A-Za-z0-9._~+/=-]{8,})/gi },
+    hint: /bearer/i,
+    // A WWW-Authenticate (or Proxy-Authenticate) challenge names the scheme and its parameters, not a credential.
+    pattern: /(?<!(?:www|proxy)-authenticate["']?\s*[:=]\s*["']?)\bbearer\s+(?<secret>[A-Za-z0-9._~+/=-]{8,})/gi },
   { kind: 'url-password',
     hint: /:\/\//, pattern: /\b[a-z][a-z0-9+.-]{1,20}:\/\/[^\s:@/]{0,256}:(?<secret>[^\s@/]{1,256})@/gi },
   { kind: 'aws-access-key',
