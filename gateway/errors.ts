@@ -37,6 +37,7 @@ export const ERRORS = {
   alreadyInitialized: { code: -32600, message: 'Invalid Request: session already initialized', http: 400 },
   unsupportedProtocolVersion: { code: -32000, message: 'Bad Request: unsupported MCP-Protocol-Version', http: 400 },
   streamConflict: { code: -32000, message: 'Conflict: only one event stream is allowed per session', http: 409 },
+  unknownEventId: { code: -32000, message: 'Bad Request: Last-Event-ID names no event this session can resume after', http: 400 },
   agentSessionLimit: { code: -32000, message: 'Too Many Requests: this agent has too many open sessions', http: 429 },
   sessionLimit: { code: -32000, message: 'Service Unavailable: the gateway has too many open sessions', http: 503 },
   forbiddenHost: { code: -32000, message: 'Forbidden: Host header not allowed', http: 403 },

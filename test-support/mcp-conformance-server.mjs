@@ -1,8 +1,10 @@
 // A conformant MCP upstream for the official conformance suite's server
 // scenarios (@modelcontextprotocol/conformance): the tools, resources and
 // prompts those scenarios call, by the names they use, served over Streamable
-// HTTP by the stock SDK on 127.0.0.1: stateful sessions, or with the argument
-// `stateless` the SDK's stateless mode (every POST stands alone). Host and
+// HTTP by the stock SDK on 127.0.0.1: stateful sessions (resumable: each keeps
+// its events in the SDK's in-memory event store, so a client resumes a broken
+// stream with GET and Last-Event-ID), or with the argument `stateless` the
+// SDK's stateless mode (every POST stands alone). Host and
 // Origin are checked (DNS-rebinding protection). Prints {"url": ...} on stdout
 // once listening. With the argument `stdio` it serves one session on
 // stdin/stdout instead (an upstream of the stdio kind).
@@ -11,6 +13,7 @@ import http from 'node:http';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { InMemoryEventStore } from '@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js';
 import {
   CallToolRequestSchema,
   CompleteRequestSchema,
@@ -48,6 +51,7 @@ const TOOLS = [
   { name: 'test_tool_with_logging', description: 'Logs three messages while running', inputSchema: noArgs },
   { name: 'test_tool_with_progress', description: 'Reports progress 0, 50, 100', inputSchema: noArgs },
   { name: 'test_error_handling', description: 'Always fails', inputSchema: noArgs },
+  { name: 'test_reconnection', description: 'Closes its event stream mid-call; the result follows when the client resumes (SEP-1699)', inputSchema: noArgs },
   { name: 'test_sampling', description: 'Asks the client for an LLM completion', inputSchema: stringArg('prompt', 'The prompt') },
   { name: 'test_elicitation', description: 'Asks the user for input', inputSchema: stringArg('message', 'What to ask') },
   { name: 'test_elicitation_sep1034_defaults', description: 'Elicitation with default values', inputSchema: noArgs },
@@ -134,6 +138,14 @@ const TOOL_HANDLERS = {
     return { content: [text('Tool with progress executed successfully')] };
   },
   test_error_handling: () => ({ isError: true, content: [text('This tool intentionally returns an error for testing')] }),
+  // An event with an id first (the log line), so the client can resume after it even if its
+  // protocol version gets no priming event; then the stream closes and the result waits for the resume.
+  test_reconnection: async (_args, extra) => {
+    await extra.sendNotification({ method: 'notifications/message', params: { level: 'info', data: 'Closing the stream: resume it with GET and Last-Event-ID' } });
+    extra.closeStream?.();
+    await pause(100);
+    return { content: [text('Reconnection test completed successfully')] };
+  },
   test_sampling: async (args, extra) => {
     const answer = await extra.sendRequest(
       { method: 'sampling/createMessage', params: { messages: [{ role: 'user', content: text(String(args.prompt ?? '')) }], maxTokens: 100 } },
@@ -200,7 +212,8 @@ function promptMessages(name, args) {
   }
 }
 
-function createServer() {
+/** `closeStream(requestId)`: closes the event stream a request's messages travel on (resumable sessions only). */
+function createServer(closeStream) {
   const server = new Server(
     { name: 'portcullis-conformance-upstream', version: '1.0.0' },
     { capabilities: { tools: {}, resources: { subscribe: true }, prompts: {}, logging: {}, completions: {} } },
@@ -211,7 +224,8 @@ function createServer() {
     if (handler === undefined) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
     // A stateless server never sees the client's answer (it arrives in another POST): fail at once, not at a timeout.
     if (stateless && ASKS_THE_CLIENT.has(request.params.name)) return { isError: true, content: [text('This tool needs a stateful session')] };
-    return handler(request.params.arguments ?? {}, { ...extra, _meta: request.params._meta });
+    const closeThis = closeStream === undefined ? undefined : () => closeStream(extra.requestId);
+    return handler(request.params.arguments ?? {}, { ...extra, _meta: request.params._meta, closeStream: closeThis });
   });
   server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: RESOURCES }));
   server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
@@ -227,6 +241,8 @@ function createServer() {
 }
 
 const stateless = process.argv[2] === 'stateless';
+/** The reconnection delay a resumable stream's priming event asks for. */
+const RETRY_MS = 200;
 const sessions = new Map();
 let port = 0;
 
@@ -278,11 +294,17 @@ async function handle(req, res) {
   let transport = typeof sessionId === 'string' ? sessions.get(sessionId) : undefined;
   if (transport === undefined) {
     if (sessionId !== undefined || req.method !== 'POST' || body?.method !== 'initialize') return rpcError(res, 400, -32000, 'Invalid or missing session ID');
-    transport = new StreamableHTTPServerTransport({ sessionIdGenerator: () => randomUUID(), onsessioninitialized: (id) => sessions.set(id, transport) });
-    transport.onclose = () => {
-      if (transport.sessionId !== undefined) sessions.delete(transport.sessionId);
+    const session = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      eventStore: new InMemoryEventStore(),
+      retryInterval: RETRY_MS,
+      onsessioninitialized: (id) => sessions.set(id, session),
+    });
+    session.onclose = () => {
+      if (session.sessionId !== undefined) sessions.delete(session.sessionId);
     };
-    await createServer().connect(transport);
+    await createServer((requestId) => session.closeSSEStream(requestId)).connect(session);
+    transport = session;
   }
   await transport.handleRequest(req, res, body);
 }

@@ -59,7 +59,11 @@ export function readScores(outDir: string): Map<string, ScenarioScore> {
   return scores;
 }
 
-/** Runs every active server scenario against `url`; resolves with the per-scenario scores. */
+/**
+ * Runs every server scenario against `url`, the suite's pending ones included
+ * (`--suite all`: reconnection, server-sse-polling, is pending in it);
+ * resolves with the per-scenario scores.
+ */
 export async function runConformanceSuite(options: SuiteOptions): Promise<Map<string, ScenarioScore>> {
   const cli = require.resolve('@modelcontextprotocol/conformance/dist/index.js');
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' };
@@ -70,7 +74,7 @@ export async function runConformanceSuite(options: SuiteOptions): Promise<Map<st
   }
   const child = spawn(
     process.execPath,
-    ['--import', path.join(here, 'mcp-conformance-preload.mjs'), cli, 'server', '--url', options.url, '-o', options.outDir],
+    ['--import', path.join(here, 'mcp-conformance-preload.mjs'), cli, 'server', '--url', options.url, '--suite', 'all', '-o', options.outDir],
     { env, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

@@ -1,13 +1,15 @@
 /**
  * The official MCP conformance suite (@modelcontextprotocol/conformance,
- * every active server scenario), unchanged and with no client identity of its
+ * every server scenario, pending ones included), unchanged and with no client identity of its
  * own (no TLS options, no injected headers: the preload it runs with only
  * supplies fs.globSync on Node 20), against `portcullis connect --listen`:
  * suite → bridge (plain HTTP on loopback) → gateway (mTLS, the real compiled
  * default policy) → the project's conformance server, behind the gateway as
  * an HTTP upstream and as a stdio upstream. Every scenario that passes
  * directly against that server passes through the bridge, dns-rebinding
- * protection included (the forged Host reaches the bridge's own listener).
+ * protection included (the forged Host reaches the bridge's own listener),
+ * and reconnection (the server closes a call's event stream mid-call; the
+ * client resumes with GET and Last-Event-ID).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -34,6 +36,7 @@ t.test('the conformance suite through portcullis connect --listen', async (t) =>
   t.teardown(() => upstream.close());
   const direct = await runConformanceSuite({ url: upstream.url, outDir: path.join(work, 'direct'), timeoutMs: SUITE_TIMEOUT_MS });
   t.ok(direct.size >= 20, `the suite ran its server scenarios directly (${direct.size})`);
+  t.ok(passed(direct.get('server-sse-polling') ?? { success: 0, failure: 1, warning: 0 }), 'reconnection passes directly');
 
   const kinds = {
     http: { http: { url: upstream.url } },
@@ -54,6 +57,7 @@ t.test('the conformance suite through portcullis connect --listen', async (t) =>
         t.ok(got.failure <= want.failure && (!passed(want) || passed(got)), `${scenario}: ${got.success} ok / ${got.failure} failed through the bridge, ${want.success} / ${want.failure} direct`);
       }
       t.ok(passed(through.get('dns-rebinding-protection') ?? { success: 0, failure: 1, warning: 0 }), "dns-rebinding-protection passes on the bridge's listener");
+      t.ok(passed(through.get('server-sse-polling') ?? { success: 0, failure: 1, warning: 0 }), 'reconnection passes through the bridge');
       t.equal(bridge.stderr(), '', 'the bridge had nothing to report');
     });
   }

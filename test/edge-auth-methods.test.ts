@@ -87,7 +87,10 @@ t.test('a listener for certificates and tokens', async (t) => {
     t.equal((await initialize(g, dispatcherFor(t, g, tls))).status, 200, 'certificate served before');
     t.equal((await initialize(g, anonymous, token)).status, 200, 'token served before');
     revoke(g.pki, 'orchestrator', { list: { file: g.pki.revokedIdentities, keyPem: serverKey, certPem: readFileSync(g.pki.serverCert, 'utf8') }, trustDomain: TRUST_DOMAIN });
-    await t.rejects(initialize(g, dispatcherFor(t, g, tls)), 'a new connection with the revoked certificate is closed');
+    const refused = await initialize(g, dispatcherFor(t, g, tls));
+    t.equal(refused.status, 401, 'a new connection with the revoked certificate is refused');
+    t.match(JSON.parse(refused.text), { error: { message: `${ERRORS.unauthenticated.message}: certificate revoked` } }, 'with the reason');
+    t.equal(refused.headers.connection, 'close', 'and closed');
     let status = 0;
     for (let i = 0; i < 40 && status !== 401; i++) {
       status = (await initialize(g, anonymous, token)).status;

@@ -1,12 +1,14 @@
 /**
  * The official MCP conformance suite (@modelcontextprotocol/conformance,
- * every active server scenario) scores at least as well through Portcullis
+ * every server scenario, pending ones included) scores at least as well through Portcullis
  * (mTLS, the real compiled default policy) as directly against the same
  * conformant upstream: per scenario, no more failed checks, and every
  * scenario that passes directly (the suite's own rule: no failure, at least
  * one success) passes through the gateway too. The upstream serves exactly what the scenarios call, so tools,
  * content types, logging, progress, sampling, elicitation, resources,
- * prompts and DNS-rebinding protection all cross the gateway. Both ways the
+ * prompts, DNS-rebinding protection and reconnection (a stream the server
+ * closes mid-call, resumed with Last-Event-ID) all cross the gateway; the
+ * reconnection scenario needs sessions, so it passes both ways on stateful ones. Both ways the
  * gateway can serve agents are compared on an upstream of the same kind:
  * stateful sessions, and the stateless protocol.
  */
@@ -26,6 +28,8 @@ import { ROOT, startTestGateway } from './fixtures/gateway-harness.js';
 
 const SUITE_TIMEOUT_MS = 120_000;
 const UPSTREAM = 'conformance';
+/** The suite's reconnection scenario (SEP-1699 SSE polling). */
+const RECONNECTION = 'server-sse-polling';
 
 interface CapabilityData {
   capabilities: { agents: Record<string, { grants: Record<string, unknown> }>; servers: Record<string, unknown> };
@@ -76,6 +80,12 @@ async function compareThroughPortcullis(t: Test, sessions: 'stateful' | 'statele
       got.failure <= want.failure && (!passed(want) || passed(got)),
       `${scenario}: ${got.success} ok / ${got.failure} failed through Portcullis, ${want.success} / ${want.failure} direct`,
     );
+  }
+  if (sessions === 'stateful') {
+    // server-sse-polling: the server closes a call's event stream mid-call; the client resumes with GET and Last-Event-ID.
+    const reconnection = (scores: Map<string, ScenarioScore>): ScenarioScore => scores.get(RECONNECTION) ?? { success: 0, failure: 1, warning: 0 };
+    t.ok(passed(reconnection(direct)), 'reconnection passes directly');
+    t.ok(passed(reconnection(through)), 'reconnection passes through Portcullis');
   }
   t.comment(`direct: ${total(direct, 'success')} ok, ${total(direct, 'failure')} failed; through Portcullis: ${total(through, 'success')} ok, ${total(through, 'failure')} failed`);
 }

@@ -1,7 +1,9 @@
 /**
- * An agent that goes away mid-call: its upstream call (server-everything's
- * long-running operation, reporting progress on the POST's event stream) is
- * cancelled at once, recorded as cancelled, and the gateway keeps serving.
+ * An agent that goes away mid-call and does not resume its event stream
+ * within the grace period (listen.resume_grace_ms, 1 s here): its upstream
+ * call (server-everything's long-running operation, reporting progress on
+ * the POST's event stream) is cancelled then, recorded as cancelled, and the
+ * gateway keeps serving (test/mcp-resumability.test.ts: an agent that does resume).
  * test/upstreams-lane.test.ts shows the cancellation reaching the server.
  */
 import { connect } from 'node:tls';
@@ -12,7 +14,7 @@ import { connectClient, startTestGateway } from './fixtures/gateway-harness.js';
 const JSON_AND_SSE = 'application/json, text/event-stream';
 
 t.test('a client that disconnects mid-call has its upstream call cancelled', async (t) => {
-  const g = await startTestGateway(t);
+  const g = await startTestGateway(t, { listen: { resume_grace_ms: 1000 } });
   const demo = g.issue('demo');
   const dispatcher = new Agent({ connect: { ca: g.ca, ...demo } });
   t.teardown(() => dispatcher.close());
@@ -57,7 +59,7 @@ t.test('a client that disconnects mid-call has its upstream call cancelled', asy
     exposition = (await g.gateway.metrics.exposition()).body;
   }
   t.match(exposition, cancelled, 'the call ended as cancelled');
-  t.ok(Date.now() - started < 10_000, 'at once, not when the 30 s operation would have finished');
+  t.ok(Date.now() - started < 10_000, 'after the grace period, not when the 30 s operation would have finished');
   const client = await connectClient(t, `${g.gateway.url}/mcp/everything`, { ca: g.ca, ...demo });
   t.match(await client.callTool({ name: 'echo', arguments: { message: 'after' } }), { content: [{ text: 'Echo: after' }] }, 'the gateway keeps serving');
 });

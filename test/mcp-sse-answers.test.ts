@@ -50,7 +50,7 @@ t.test('auto: a call the HTTP upstream answered with an event stream is answered
   const post = await rawSession(t, g, '/mcp/remote');
   const answer = await post(call('wait', { ms: 1 }));
   t.match(answer.type, /^text\/event-stream/, 'an event stream');
-  t.match(answer.text, /^event: message\ndata: \{"jsonrpc":"2\.0","id":1,"result":\{"content":\[\{"type":"text","text":"waited"\}\]/, 'carrying the answer');
+  t.match(answer.text, /^event: message\nid: \S+\ndata: \{"jsonrpc":"2\.0","id":1,"result":\{"content":\[\{"type":"text","text":"waited"\}\]/, 'carrying the answer');
 });
 
 t.test('auto: a stdio upstream is answered with JSON', async (t) => {

@@ -11,6 +11,7 @@ import { sanitizeText } from '../sanitize/text.js';
 const CAUSES: Record<string, (where: string) => string> = {
   ECONNREFUSED: (where) => `gateway down: nothing listens at ${where}`,
   ECONNRESET: (where) => `gateway at ${where} closed the connection`,
+  UND_ERR_SOCKET: (where) => `gateway at ${where} closed the connection`,
   ENOTFOUND: (where) => `gateway host of ${where} not found`,
   EAI_AGAIN: (where) => `gateway host of ${where} not found`,
   ETIMEDOUT: (where) => `gateway at ${where} did not answer in time`,
@@ -52,8 +53,6 @@ export function connectionFailure(err: unknown, url: URL): string | undefined {
   if (code === undefined) return undefined;
   const describe = CAUSES[code];
   if (describe !== undefined) return describe(url.host);
-  // The gateway hangs up on a revoked client certificate right after the handshake, before any answer.
-  if (code === 'UND_ERR_SOCKET') return 'the gateway hung up after the TLS handshake (client certificate revoked?)';
   return code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') ? `TLS with the gateway failed (${code})` : undefined;
 }
 

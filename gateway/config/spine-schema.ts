@@ -37,6 +37,12 @@ export interface ListenConfig {
    * tools_call: besides, every tools/call is answered with an event stream.
    */
   sse_answers: 'auto' | 'tools_call';
+  /**
+   * How long a session's event stream whose connection broke waits for the
+   * agent to resume it (GET with Last-Event-ID) before its calls are
+   * cancelled; 0: streams carry no event ids and a broken one cancels at once.
+   */
+  resume_grace_ms: number;
 }
 
 export interface TlsConfig {
@@ -89,6 +95,7 @@ export const listenSchema = {
     max_sessions: { type: 'integer', minimum: 1, maximum: 1_000_000, default: 10_000 },
     max_json_depth: { type: 'integer', minimum: 8, maximum: 1000, default: 64 },
     sse_answers: { enum: ['auto', 'tools_call'], default: 'auto' },
+    resume_grace_ms: { type: 'integer', minimum: 0, maximum: 3_600_000, default: 60_000 },
   },
 } as const;
 

@@ -179,9 +179,15 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
   });
 
   // A callback hook (fastify turns a throw into the error handler's answer): no promise per request for mTLS.
-  app.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void) => {
     if (guard === undefined) throw new GatewayError('internalError', 'not listening');
     const path = request.url.split('?', 1)[0] ?? '';
+    const revoked = revocation?.certificateRefusal(request.raw.socket as TLSSocket);
+    if (revoked !== undefined) {
+      // Whatever it asks: the reason (401), then the connection closes.
+      reply.raw.setHeader('connection', 'close');
+      throw new GatewayError('unauthenticated', revoked);
+    }
     // Liveness answers anyone, whatever Host a probe sends: it says only that the process is up.
     if (path === '/healthz') return done();
     // Admin routes (admin-holds.ts) check same-origin requests and authenticate admins themselves.

@@ -4,7 +4,9 @@
  * of its latest request); every request is checked against the current
  * revocation state; and when that state changes, connections and MCP
  * sessions whose credentials are now refused are closed at once, in the
- * same turn, so no request slips in between.
+ * same turn, so no request slips in between. A new connection with a revoked
+ * certificate is kept just long enough for its first request to be answered
+ * with the reason (401), so a client can say why it was refused.
  */
 import type { TLSSocket } from 'node:tls';
 import { GatewayError } from '../errors.js';
@@ -33,20 +35,26 @@ export class RevocationEnforcement {
     this.unsubscribe = revocation.onChange(() => this.enforce());
   }
 
-  /** A new TLS connection; destroyed at once when its client certificate is revoked. */
+  /** A new TLS connection; a revoked client certificate's requests are refused (see certificateRefusal). */
   connected(socket: TLSSocket, clientCertificates: boolean): void {
     const seen: Seen = {};
     if (clientCertificates) {
       const serial = socket.getPeerCertificate()?.serialNumber;
-      if (serial === undefined || this.revocation.isRevoked(serial)) {
-        this.log('warn', 'refused revoked client certificate', { serial: serial ?? 'none' });
+      if (serial === undefined) {
         socket.destroy();
         return;
       }
+      if (this.revocation.isRevoked(serial)) this.log('warn', 'refused revoked client certificate', { serial });
       seen.serial = normaliseSerial(serial);
     }
     this.open.set(socket, seen);
     socket.once('close', () => this.open.delete(socket));
+  }
+
+  /** Why the connection's client certificate is refused now (revoked, or the CRL unusable), or undefined. */
+  certificateRefusal(socket: TLSSocket): string | undefined {
+    const serial = this.open.get(socket)?.serial;
+    return serial === undefined ? undefined : this.revocation.serialRefusal(serial);
   }
 
   /** Checks a request's identity against the current state; remembers it for the connection. */

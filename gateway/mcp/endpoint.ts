@@ -21,6 +21,7 @@ import { negotiateVersion } from '../pipeline/initialize.js';
 import { jsonTextProblem } from './json-depth.js';
 import { classify } from '../protocol/jsonrpc.js';
 import type { Classified, Params, RpcId, RpcMessage } from '../protocol/jsonrpc.js';
+import type { ResumeSettings } from './resumable.js';
 import { AgentSession, ownerOf } from './session.js';
 import { SessionStore } from './sessions.js';
 import type { LaneScope } from '../upstreams/agent-lanes.js';
@@ -37,6 +38,12 @@ export interface HttpCall {
 /** Protocol versions from which JSON-RPC batches are forbidden. */
 const NO_BATCH_FROM = '2025-06-18';
 const MAX_BATCH = 100;
+
+/** The reconnection delay a resumable stream's priming event asks for (the SDK client's own default). */
+const RESUME_RETRY_MS = 1000;
+/** What one session keeps for resumes, all its streams together; older events go first past either bound. */
+const RESUME_MAX_EVENTS = 1000;
+const RESUME_MAX_BYTES = 2 * 1024 * 1024;
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
@@ -84,6 +91,8 @@ export class McpHttp {
   private readonly maxJsonDepth: number;
   /** listen.sse_answers: tools_call. */
   private readonly toolCallsStreamed: boolean;
+  /** How stateful sessions resume their event streams (listen.resume_grace_ms; 0 turns it off). */
+  private readonly resume: ResumeSettings | undefined;
 
   constructor(
     private readonly stages: readonly Stage[],
@@ -93,6 +102,10 @@ export class McpHttp {
     this.stateless = listen.sessions === 'stateless';
     this.maxJsonDepth = listen.max_json_depth;
     this.toolCallsStreamed = listen.sse_answers === 'tools_call';
+    this.resume =
+      this.stateless || listen.resume_grace_ms === 0
+        ? undefined
+        : { graceMs: listen.resume_grace_ms, retryMs: RESUME_RETRY_MS, maxEvents: RESUME_MAX_EVENTS, maxBytes: RESUME_MAX_BYTES };
     this.sessions = new SessionStore(listen.session_idle_timeout_ms, { perAgent: listen.max_sessions_per_agent, total: listen.max_sessions }, (open) =>
       services.metrics.sessions(open),
     );
@@ -183,7 +196,7 @@ export class McpHttp {
       }
       const params = initialize.message.params ?? {};
       const capabilities = (params.capabilities ?? {}) as Params;
-      session = new AgentSession(this.stateless ? undefined : randomUUID(), call.endpoint, call.agent, negotiateVersion(params.protocolVersion), capabilities);
+      session = new AgentSession(this.stateless ? undefined : randomUUID(), call.endpoint, call.agent, negotiateVersion(params.protocolVersion), capabilities, this.resume);
       const id = session.sessionId;
       if (id !== undefined) session.onClose(() => this.services.upstreams.endSession(id));
     } else if (this.stateless) {
@@ -220,7 +233,7 @@ export class McpHttp {
         call.res.writeHead(202, headers).end();
         return;
       }
-      const exchange = new PostExchange(call.res, requests.map((r) => r.id), early, batch, headers);
+      const exchange = new PostExchange(call.res, requests.map((r) => r.id), early, batch, headers, session.resumption);
       if (this.toolCallsStreamed && requests.some((r) => r.method === 'tools/call')) exchange.streamed();
       const controllers = requests.map((request) => ({ request, signal: session.begin(request.id, exchange) }));
       exchange.onAbandoned(() => {
@@ -304,8 +317,14 @@ export class McpHttp {
     if (!this.protocolHeaderOk(call)) return;
     const session = this.existingSession(call);
     if (session === undefined) return;
+    const headers = { 'mcp-session-id': session.sessionId ?? '' };
+    const lastEventId = header(call.req, 'last-event-id');
+    if (lastEventId !== undefined) {
+      if (!session.resume(lastEventId, () => new SseStream(call.res, headers))) this.refuse(call, 'unknownEventId');
+      return;
+    }
     if (!session.canAttachStream()) return this.refuse(call, 'streamConflict');
-    session.attachStream(new SseStream(call.res, { 'mcp-session-id': session.sessionId ?? '' }));
+    session.attachStream(new SseStream(call.res, headers));
   }
 
   delete(call: HttpCall): void {

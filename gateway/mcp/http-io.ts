@@ -43,9 +43,32 @@ export class SseStream {
     return !this.closed && !this.res.destroyed;
   }
 
+  /** An agent connection carries it now (as long as it is open: a plain stream cannot be resumed). */
+  get live(): boolean {
+    return this.open;
+  }
+
+  /** Calls `listener` once the response is over, ended by either side. */
+  onClose(listener: () => void): void {
+    if (this.res.closed) listener();
+    else this.res.once('close', listener);
+  }
+
   send(message: WireMessage): boolean {
+    return this.write(JSON.stringify(message));
+  }
+
+  /** One message event whose data is JSON text already; `id` lets the agent resume after it (Last-Event-ID). */
+  write(data: string, id?: string): boolean {
     if (!this.open) return false;
-    this.res.write(`event: message\ndata: ${JSON.stringify(message)}\n\n`);
+    this.res.write(id === undefined ? `event: message\ndata: ${data}\n\n` : `event: message\nid: ${id}\ndata: ${data}\n\n`);
+    return true;
+  }
+
+  /** The event a resumable stream starts with (MCP 2025-11-25): an id and the reconnection delay, no data. */
+  prime(id: string, retryMs: number): boolean {
+    if (!this.open) return false;
+    this.res.write(`id: ${id}\nretry: ${retryMs}\ndata: \n\n`);
     return true;
   }
 

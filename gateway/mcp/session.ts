@@ -1,14 +1,17 @@
 /**
  * One agent session on an MCP endpoint: who it belongs to, its negotiated
- * protocol, its open streams, its in-flight requests (so cancellation and
+ * protocol, its open streams (resumable ones, with their kept events, when
+ * the gateway resumes streams), its in-flight requests (so cancellation and
  * disconnects reach the upstream) and the requests the gateway sent it.
  */
 import { GatewayError } from '../errors.js';
 import type { AgentIdentity } from '../identity/agent.js';
 import { Cancellation, type CancelSignal } from '../protocol/cancellation.js';
 import type { AgentChannel, Endpoint, Route } from '../pipeline/context.js';
-import type { PostExchange } from './exchange.js';
+import type { PostExchange, Resumption } from './exchange.js';
 import type { SseStream, WireMessage } from './http-io.js';
+import { SessionEvents } from './resumable.js';
+import type { ResumableStream, ResumeSettings } from './resumable.js';
 import type { Params, RpcId } from '../protocol/jsonrpc.js';
 
 interface InFlight {
@@ -33,6 +36,9 @@ const REQUIRED_CAPABILITY: Record<string, string> = {
 /** Upper bound on how long the gateway waits for an agent to answer a server request. */
 const AGENT_ANSWER_TIMEOUT_MS = 600_000;
 
+/** The first protocol version whose clients take a priming event (an event id without data). */
+const PRIMING_FROM = '2025-11-25';
+
 function key(id: RpcId): string {
   return typeof id === 'number' ? `n:${id}` : `s:${id}`;
 }
@@ -46,7 +52,9 @@ export class AgentSession implements AgentChannel {
   private readonly pending = new Map<string, PendingAgentRequest>();
   private readonly owners = new Map<string, string>();
   private readonly subscriptions = new Set<string>();
-  private standalone: SseStream | undefined;
+  private standalone: SseStream | ResumableStream | undefined;
+  /** How this session's event streams resume; undefined when they do not (stateless, or resumption off). */
+  readonly resumption: Resumption | undefined;
   private readonly closeListeners: Array<() => void> = [];
   private nextId = 1;
   lastActivity = Date.now();
@@ -57,7 +65,10 @@ export class AgentSession implements AgentChannel {
     readonly agent: AgentIdentity,
     readonly protocolVersion: string,
     readonly clientCapabilities: Params,
-  ) {}
+    resume?: ResumeSettings,
+  ) {
+    this.resumption = resume === undefined ? undefined : { events: new SessionEvents(resume), prime: protocolVersion >= PRIMING_FROM };
+  }
 
   /** Whether a later HTTP request comes from the agent this session belongs to. */
   ownedBy(agent: AgentIdentity): boolean {
@@ -84,11 +95,27 @@ export class AgentSession implements AgentChannel {
   }
 
   canAttachStream(): boolean {
-    return !this.standalone?.open;
+    return this.standalone?.live !== true;
   }
 
-  attachStream(stream: SseStream): void {
+  /** A new GET stream: the session's stream for messages unrelated to a request (one it had and lost ends). */
+  attachStream(connection: SseStream): void {
+    this.standalone?.end();
+    if (this.resumption === undefined) {
+      this.standalone = connection;
+      return;
+    }
+    const stream = this.resumption.events.open();
+    stream.start(connection, this.resumption.prime);
     this.standalone = stream;
+  }
+
+  /** GET with Last-Event-ID: the events after it on their stream, then that stream goes on, on `connect()`; false when it names none this session can resume. */
+  resume(lastEventId: string, connect: () => SseStream): boolean {
+    const found = this.resumption?.events.find(lastEventId);
+    if (found === undefined) return false;
+    found.stream.resume(connect(), found.after);
+    return true;
   }
 
   /** Registers an agent request; its signal aborts on cancel, disconnect or session end. */
@@ -125,12 +152,15 @@ export class AgentSession implements AgentChannel {
    * On the related request's stream, else the session's own stream; a
    * request the agent must answer goes, failing both, on any of this
    * session's open POST streams (an upstream session of this agent session
-   * may not say which of its calls the request belongs to).
+   * may not say which of its calls the request belongs to). A stream whose
+   * connection broke keeps what it is sent for the agent's resume; a request
+   * not related to a call goes only where an agent is connected now.
    */
   private deliver(message: WireMessage, relatedRequestId: RpcId | undefined, anyStream = false): boolean {
     const exchange = relatedRequestId === undefined ? undefined : this.inFlight.get(key(relatedRequestId))?.exchange;
     if (exchange?.open && exchange.push(message)) return true;
-    if (this.standalone?.send(message) === true) return true;
+    const standalone = this.standalone;
+    if (standalone !== undefined && (anyStream ? standalone.live : standalone.open) && standalone.send(message)) return true;
     if (anyStream) for (const entry of this.inFlight.values()) if (entry.exchange.open && entry.exchange.push(message)) return true;
     return false;
   }
@@ -196,6 +226,7 @@ export class AgentSession implements AgentChannel {
     this.inFlight.clear();
     for (const waiting of this.pending.values()) waiting.reject(new GatewayError('sessionNotFound'));
     this.standalone?.end();
+    this.resumption?.events.close();
     for (const listener of this.closeListeners.splice(0)) listener();
   }
 }
