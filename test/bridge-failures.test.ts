@@ -53,7 +53,7 @@ t.test('each reason the gateway cannot be reached, said on stderr', async (t) =>
     writeFileSync(token, 'not-a-certificate\n');
     const attempt = await tryConnect(t, [url, '--token-file', token, '--ca', files.ca]);
     // Refused in the TLS handshake (an mTLS-only listener) or with a 401 (a listener that also takes tokens).
-    const reason = /(?:the gateway requires a client certificate \(--agent, or --cert and --key\)|the gateway refused the credentials: client certificate required)/;
+    const reason = /(?:the gateway requires a client certificate \(--agent, or --cert and --key\)|the gateway refused the identity: client certificate required)/;
     t.match(attempt.stderr, new RegExp(`^portcullis connect: ${reason.source}\n$`));
     t.match(attempt.outcome, new RegExp(`${ERRORS.gatewayUnreachable.message}: ${reason.source}$`));
   });
@@ -75,7 +75,7 @@ t.test('each reason the gateway cannot be reached, said on stderr', async (t) =>
     };
     t.ok(await eventually(refusedAsRevoked), 'the gateway answers the revoked certificate with 401 and the reason');
     const attempt = await tryConnect(t, [url, '--cert', revoked.cert, '--key', revoked.key, '--ca', files.ca]);
-    t.equal(attempt.stderr, 'portcullis connect: the gateway refused the credentials: certificate revoked\n');
+    t.equal(attempt.stderr, 'portcullis connect: the gateway refused the identity: certificate revoked\n');
     t.match(attempt.outcome, /revoked/);
   });
 
@@ -101,7 +101,7 @@ t.test('each reason the gateway cannot be reached, said on stderr', async (t) =>
     const token = path.join(work, 'bad-token');
     writeFileSync(token, 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJkZW1vIn0.\n');
     const attempt = await tryConnect(t, [`${jwt.gateway.url}/mcp/everything`, '--token-file', token, '--ca', ca]);
-    t.match(attempt.stderr, /^portcullis connect: the gateway refused the credentials: [^\n]+\n$/);
-    t.match(attempt.outcome, new RegExp(`${ERRORS.gatewayUnreachable.message}: the gateway refused the credentials: `));
+    t.match(attempt.stderr, /^portcullis connect: the gateway refused the identity: [^\n]+\n$/);
+    t.match(attempt.outcome, new RegExp(`${ERRORS.gatewayUnreachable.message}: the gateway refused the identity: `));
   });
 });

@@ -69,7 +69,7 @@ export function gatewayRefusal(status: number, body: string): string {
   }
   if (typeof message !== 'string') return `the gateway refused the request (HTTP ${status})`;
   const said = sanitizeText(message.startsWith(UNAUTHENTICATED) ? message.slice(UNAUTHENTICATED.length) : message, { maxLength: 60 });
-  return status === 401 ? `the gateway refused the credentials: ${said}` : `the gateway refused the request: ${said}`;
+  return status === 401 ? `the gateway refused the identity: ${said}` : `the gateway refused the request: ${said}`;
 }
 
 /** Writes a reason once, until it changes; says so when the gateway serves again. */
