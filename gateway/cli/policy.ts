@@ -2,7 +2,9 @@
  * `portcullis policy ...`: build, test, evaluate, sign and verify policies.
  *
  *   build [dir] [-e <entrypoint>]... -o <out.wasm|out.tar.gz>
- *   test [dir] [--run <regex>] [-v]
+ *   test [dir] [--run <regex>] [-v] [--coverage] [--format text|json] [--threshold N]   (policy-test.ts)
+ *   fmt [paths...] [--check]   (policy-fmt.ts)
+ *   check [paths...] [--strict]   (policy-check.ts)
  *   eval [dir|bundle|wasm] [-e <entrypoint>] --input <file|->
  *   sign <bundle.tar.gz> (--key <pem> | --pki <dir>) [--alg A] [--keyid K] [--scope S] [-o out]
  *   verify <bundle.tar.gz> (--key <pem> | --pki <dir>) [--alg A] [--keyid K] [--scope S]
@@ -13,13 +15,16 @@ import { locatePolicy, preparePolicy, buildFolderBundle, compileFolder, PolicyRe
 import { readBundle, writeBundle, BundleError, SIGNATURES_FILE } from '../policy/bundle/bundle.js';
 import { DECISION_ENTRYPOINT } from '../policy/engine/decision.js';
 import { PolicyEvaluationError } from '../policy/engine/engine.js';
-import { runRegoTests } from '../policy/rego-test.js';
 import { signBundleFiles, signingKey, verificationKey, verifyBundleFiles, SignatureError } from '../policy/bundle/signing.js';
 import { PolicySourceError, readPolicySources } from '../policy/bundle/sources.js';
 import { RegoError } from '../policy/rego/ast.js';
 import { pkiPaths } from '../pki/store.js';
 import { sanitizeText } from '../sanitize/text.js';
 import { UsageError } from './args.js';
+import { DEFAULT_POLICY_DIR } from './policy-files.js';
+import { test } from './policy-test.js';
+import { fmt } from './policy-fmt.js';
+import { check } from './policy-check.js';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -35,13 +40,15 @@ const processIo: Io = {
 
 export const USAGE = `usage: portcullis policy <command>
   build [dir] [-e <entrypoint>]... -o <out.wasm|out.tar.gz>
-  test [dir] [--run <regex>] [-v]
+  test [dir] [--run <regex>] [-v] [--coverage] [--format text|json] [--threshold <percent>]
+  fmt [files or dirs...] [--check]
+  check [files or dirs...] [--strict]
   eval [dir|bundle|wasm] [-e <entrypoint>] --input <file|->
   sign <bundle.tar.gz> (--key <pem> | --pki <dir>) [--alg <alg>] [--keyid <id>] [--scope <scope>] [-o <out>]
   verify <bundle.tar.gz> (--key <pem> | --pki <dir>) [--alg <alg>] [--keyid <id>] [--scope <scope>]
 dir defaults to ./policies, the entrypoint to ${DECISION_ENTRYPOINT}.`;
 
-const DEFAULT_DIR = 'policies';
+const DEFAULT_DIR = DEFAULT_POLICY_DIR;
 const DEFAULT_KEY_ID = 'portcullis';
 
 type Options = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
@@ -86,49 +93,6 @@ async function build(args: string[], io: Io): Promise<number> {
     throw new UsageError('the output must end in .wasm or .tar.gz');
   }
   return 0;
-}
-
-function formatUs(us: number): string {
-  return us >= 1000 ? `${(us / 1000).toFixed(1)}ms` : `${Math.round(us)}µs`;
-}
-
-async function test(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parse(args, {
-    run: { type: 'string', short: 'r' },
-    verbose: { type: 'boolean', short: 'v' },
-  });
-  let filter: RegExp | undefined;
-  if (typeof values.run === 'string') {
-    try {
-      filter = new RegExp(values.run);
-    } catch {
-      throw new UsageError('--run is not a valid regular expression');
-    }
-  }
-  const report = runRegoTests(readPolicySources(single(positionals, DEFAULT_DIR)), filter);
-  let file: string | undefined;
-  for (const result of report.results) {
-    if (result.outcome === 'pass' && !values.verbose) continue;
-    if (result.file !== file) {
-      file = result.file;
-      io.stdout(`${file}:\n`);
-    }
-    const label = result.outcome.toUpperCase();
-    const why = result.reason === undefined ? '' : ` — ${result.reason}`;
-    io.stdout(`${result.name}: ${label} (${formatUs(result.durationUs)})${why}\n`);
-  }
-  const total = report.results.length;
-  io.stdout(`${'-'.repeat(80)}\n`);
-  if (total === 0) {
-    io.stdout('no tests found\n');
-    return 0;
-  }
-  const summary = [`PASS: ${report.passed}/${total}`];
-  if (report.failed > 0) summary.push(`FAIL: ${report.failed}/${total}`);
-  if (report.errored > 0) summary.push(`ERROR: ${report.errored}/${total}`);
-  if (report.skipped > 0) summary.push(`SKIPPED: ${report.skipped}/${total}`);
-  io.stdout(`${summary.join('\n')}\n`);
-  return report.failed + report.errored > 0 ? 1 : 0;
 }
 
 async function evaluate(args: string[], io: Io): Promise<number> {
@@ -206,6 +170,8 @@ async function verify(args: string[], io: Io): Promise<number> {
 }
 
 const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = { build, test, eval: evaluate, sign, verify };
+COMMANDS.fmt = fmt;
+COMMANDS.check = check;
 
 /** Expected failures, reported as one line; anything else is a bug and propagates. */
 function isReportable(err: unknown): err is Error {

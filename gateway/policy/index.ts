@@ -10,3 +10,6 @@ export type { CompileOptions } from './compiler/planner.js';
 export type { Plan } from './compiler/ir.js';
 export { RegoError } from './rego/ast.js';
 export { hostBuiltinImports } from './builtins/index.js';
+export { formatModule } from './rego/format.js';
+export { policyAnnotations, readPolicyAnnotations } from './annotations.js';
+export type { PolicyAnnotation } from './annotations.js';

@@ -141,6 +141,7 @@ export const BUILTIN_ARITY: Readonly<Record<string, number>> = {
   'regex.replace': 3,
   'regex.split': 2,
   'regex.template_match': 4,
+  'rego.parse_module': 2,
   'rem': 2,
   'replace': 3,
   'round': 1,

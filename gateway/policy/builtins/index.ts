@@ -20,6 +20,7 @@ import { netBuiltins } from './families/net.js';
 import { numberBuiltins } from './families/numbers.js';
 import { objectBuiltins } from './families/objects.js';
 import { regexBuiltins } from './families/regex.js';
+import { regoBuiltins } from './families/rego.js';
 import { stringBuiltins } from './families/strings.js';
 import { timeBuiltins } from './families/time.js';
 import { unitBuiltins } from './families/units.js';
@@ -51,6 +52,7 @@ export function hostImplementations(): BuiltinTable {
     ...numberBuiltins(),
     ...objectBuiltins,
     ...regexBuiltins,
+    ...regoBuiltins,
     ...stringBuiltins,
     ...timeBuiltins,
     ...unitBuiltins,

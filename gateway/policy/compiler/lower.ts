@@ -4,7 +4,7 @@
  * fresh slots, so every literal works on simple terms only.
  */
 import { RegoError } from '../rego/ast.js';
-import type { Body, Expr, Term, With } from '../rego/ast.js';
+import type { Body, Expr, Loc, Term, With } from '../rego/ast.js';
 import { globalName, Resolver } from './resolve.js';
 import type { ModuleScope, Resolution } from './resolve.js';
 import { Safety } from './safety.js';
@@ -12,11 +12,15 @@ import { resolveCallee, staticNames } from './callees.js';
 import type { HostBuiltins, ResolvedCallee } from './callees.js';
 import type { GroupIndex, SourceRule } from './groups.js';
 import type { Def, Lit, RefHead, STerm, WithTarget } from './ir.js';
+import type { CoverageMarks } from './coverage.js';
+import { rulePath } from '../rego/annotations.js';
 
 export interface LowerContext {
   index: GroupIndex;
   host: HostBuiltins;
   scope: ModuleScope;
+  /** Set when compiling for `policy test --coverage`. */
+  coverage?: CoverageMarks;
 }
 
 const TRUE: STerm = ['c', true];
@@ -26,7 +30,7 @@ export function lowerDef(ctx: LowerContext, src: SourceRule): Def {
   const bodies: Array<{ body: Body; value?: Term }> = [{ body: rule.body, ...(rule.head.value ? { value: rule.head.value } : {}) }];
   for (const e of rule.elses) bodies.push({ body: e.body, ...(e.value ? { value: e.value } : {}) });
   const res = new Resolver(ctx.scope).resolveRule(rule, bodies);
-  return new DefLowering(ctx, res).def(src);
+  return new DefLowering(ctx, res, ctx.coverage ? rulePath(src.module, rule).join('.') : '').def(src);
 }
 
 /** Whether a term is built from scalars only (no vars, refs, calls or comprehensions). */
@@ -64,7 +68,7 @@ class DefLowering {
   private readonly slots = new Map<string, number>();
   private readonly callees = new Map<Term, ResolvedCallee>();
 
-  constructor(private readonly ctx: LowerContext, private readonly res: Resolution) {}
+  constructor(private readonly ctx: LowerContext, private readonly res: Resolution, private readonly ruleName: string) {}
 
   def(src: SourceRule): Def {
     const rule = src.rule;
@@ -79,10 +83,13 @@ class DefLowering {
     const keys = src.keys.map(tail);
     const valueTerm = rule.head.contains ?? rule.head.value;
     const value = valueTerm ? tail(valueTerm) : TRUE;
+    this.markHead(main.lits, rule.loc);
     const elses = rule.elses.map((e) => {
       const b = this.body(e.body, initial, 0);
       if (e.value) safety.requireBound(e.value, b.bound);
-      return { value: e.value ? this.term(e.value, b.bound, 0, b.lits) : TRUE, body: b.lits };
+      const elseValue = e.value ? this.term(e.value, b.bound, 0, b.lits) : TRUE;
+      this.markHead(b.lits, e.loc);
+      return { value: elseValue, body: b.lits };
     });
     return { nslots: this.nslots, ...(params ? { params } : {}), keys, value, body: main.lits, elses };
   }
@@ -118,8 +125,16 @@ class DefLowering {
   private body(body: Body, initial: ReadonlySet<string>, depth: number): { lits: Lit[]; bound: Set<string> } {
     const { ordered, bound } = this.safety(depth).order(body, initial);
     const lits: Lit[] = [];
-    for (const o of ordered) this.expr(o.expr, o.bound, depth, lits);
+    for (const o of ordered) {
+      if (this.ctx.coverage) lits.push(this.ctx.coverage.literal(this.ctx.host, this.ruleName, o.expr.loc, 'expr'));
+      this.expr(o.expr, o.bound, depth, lits);
+    }
     return { lits, bound };
+  }
+
+  /** With coverage: the head counts as covered once the body has produced the value. */
+  private markHead(lits: Lit[], loc: Loc): void {
+    if (this.ctx.coverage) lits.push(this.ctx.coverage.literal(this.ctx.host, this.ruleName, loc, 'head'));
   }
 
   private expr(e: Expr, bound: ReadonlySet<string>, depth: number, out: Lit[]): void {

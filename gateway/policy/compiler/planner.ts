@@ -11,6 +11,8 @@ import { isConstant, lowerConstant, lowerDef } from './lower.js';
 import { splitEvaluatedDefault } from './defaults.js';
 import type { LowerContext } from './lower.js';
 import { checkRecursion } from './recursion.js';
+import { inlineMetadataCalls } from './metadata-calls.js';
+import type { CoverageMarks } from './coverage.js';
 import type { ModuleScope, RootPath } from './resolve.js';
 import type { Group, Plan } from './ir.js';
 
@@ -19,12 +21,14 @@ export interface CompileOptions {
   modules: Record<string, string>;
   /** Data paths to evaluate, written like `opa build -e`: "authz/allow". */
   entrypoints: string[];
+  /** Compile coverage marks into the plan (`policy test --coverage`, see coverage.ts). */
+  coverage?: CoverageMarks;
 }
 
 /** Parses and plans Rego sources; throws RegoError with a location on any problem. */
 export function compileToPlan(options: CompileOptions): Plan {
   const modules = Object.entries(options.modules).map(([file, source]) => parseModule(source, file));
-  return planModules(modules, options.entrypoints);
+  return planModules(modules, options.entrypoints, options.coverage);
 }
 
 /** Entrypoints are data paths written with slashes, as for `opa build -e`: "authz/allow". */
@@ -78,14 +82,15 @@ function moduleScope(module: Module, modules: Module[], index: GroupIndex, host:
   return scope;
 }
 
-export function planModules(modules: Module[], entrypoints: string[]): Plan {
+export function planModules(modules: Module[], entrypoints: string[], coverage?: CoverageMarks): Plan {
+  inlineMetadataCalls(modules);
   const index = buildGroups(modules);
   const host = new HostBuiltins();
   const scopes = new Map<Module, ModuleScope>(modules.map((m) => [m, moduleScope(m, modules, index, host)]));
   const hidden: Group[] = [];
   const locs = index.groups.map((g) => (g.rules[0] ?? g.defaultRule)?.rule.loc);
   const groups: Group[] = index.groups.map((g) => {
-    const ctx = (m: Module): LowerContext => ({ index, host, scope: scopes.get(m)! });
+    const ctx = (m: Module): LowerContext => ({ index, host, scope: scopes.get(m)!, ...(coverage ? { coverage } : {}) });
     const group: Group = {
       path: g.path,
       kind: g.kind,

@@ -20,6 +20,8 @@
  * - Number literals keep their source text so no precision is lost.
  */
 
+import type { Comment } from './lexer.js';
+
 export interface Loc {
   file: string;
   line: number;
@@ -30,7 +32,8 @@ export type Term =
   | { type: 'null'; loc: Loc }
   | { type: 'boolean'; value: boolean; loc: Loc }
   | { type: 'number'; value: string; loc: Loc }
-  | { type: 'string'; value: string; loc: Loc }
+  /** `raw` when written as a backtick string (the formatter keeps it so). */
+  | { type: 'string'; value: string; raw?: boolean; loc: Loc }
   | { type: 'var'; name: string; loc: Loc }
   | { type: 'ref'; head: Term; path: Term[]; loc: Loc }
   | { type: 'array'; items: Term[]; loc: Loc }
@@ -105,6 +108,8 @@ export interface Rule {
   body: Body;
   elses: ElseClause[];
   loc: Loc;
+  /** Line of the rule's last token (the formatter keeps comments inside or after it). */
+  endLine?: number;
 }
 
 export interface Import {
@@ -118,9 +123,13 @@ export interface Module {
   file: string;
   /** Package path below `data`: `package a.b` → ["a", "b"]. */
   package: string[];
+  /** Where the `package` keyword is. */
+  packageLoc?: Loc;
   imports: Import[];
   rules: Rule[];
   /** Test rules are ordinary rules whose name starts with `test_`. */
+  /** The module's `#` comments in source order (see ./annotations.ts for `# METADATA` blocks). */
+  comments?: Comment[];
 }
 
 /** Thrown by the parser and the planner: a precise, user-facing error. */

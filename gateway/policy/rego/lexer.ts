@@ -64,8 +64,23 @@ function isDigit(c: number): boolean {
 const VALID_ESCAPES = new Set(['"', '\\', '/', 'b', 'f', 'n', 'r', 't', 'u']);
 const HEX4 = /^[0-9a-fA-F]{4}$/;
 
+/** A `#` comment: its text after the `#`, where it starts, and whether code precedes it on its line. */
+export interface Comment {
+  text: string;
+  line: number;
+  col: number;
+  /** Nothing but whitespace before it on its line (else it trails code). */
+  ownLine: boolean;
+}
+
 export function tokenize(source: string, file: string): Token[] {
   return new Lexer(source, file).run();
+}
+
+/** Tokens and the comments between them (the formatter and `# METADATA` annotations need both). */
+export function tokenizeWithComments(source: string, file: string): { tokens: Token[]; comments: Comment[] } {
+  const lexer = new Lexer(source, file);
+  return { tokens: lexer.run(), comments: lexer.comments };
 }
 
 class Lexer {
@@ -75,6 +90,7 @@ class Lexer {
   /** Set once the current line holds a non-ASCII character: columns then count code points. */
   private lineHasWide = false;
   private readonly tokens: Token[] = [];
+  readonly comments: Comment[] = [];
 
   constructor(
     private readonly src: string,
@@ -141,10 +157,16 @@ class Lexer {
 
   private skipComment(): void {
     const src = this.src;
+    const start = this.pos;
+    const line = this.line;
+    const last = this.tokens[this.tokens.length - 1];
+    const col = this.column(start);
     while (this.pos < src.length && src.charCodeAt(this.pos) !== Ch.LF) {
       if (src.charCodeAt(this.pos) > 0x7f) this.lineHasWide = true;
       this.pos++;
     }
+    const text = src.slice(start + 1, this.pos).replace(/\r$/, '');
+    this.comments.push({ text, line, col, ownLine: last === undefined || tokenEndLine(last) !== line });
   }
 
   private scanToken(c: number, ws: boolean, nl: boolean): void {
@@ -270,6 +292,13 @@ class Lexer {
     this.pos = end + 1;
     return src.slice(start + 1, end);
   }
+}
+
+/** The line a token ends on (raw strings may span lines). */
+export function tokenEndLine(tok: Token): number {
+  let line = tok.line;
+  for (let i = tok.text.indexOf('\n'); i >= 0; i = tok.text.indexOf('\n', i + 1)) line++;
+  return line;
 }
 
 function describeChar(src: string, offset: number): string {

@@ -13,7 +13,7 @@
  *   only inside brackets.
  */
 import { RegoError, type Body, type ElseClause, type Expr, type ExprKind, type Import, type Loc, type Module, type Rule, type RuleHead, type Term, type With } from './ast.js';
-import { isKeyword, tokenize, type Token, type TokenKind } from './lexer.js';
+import { isKeyword, tokenEndLine, tokenizeWithComments, type Comment, type Token, type TokenKind } from './lexer.js';
 
 export function parseModule(source: string, file: string): Module {
   return new Parser(source, file).module();
@@ -50,6 +50,7 @@ interface State {
 
 class Parser {
   private readonly toks: Token[];
+  private readonly comments: Comment[];
   private pos = 0;
   /** Bracket depth within the current body literal; line breaks do not end a literal while > 0. */
   private nest = 0;
@@ -60,7 +61,7 @@ class Parser {
     source: string,
     private readonly file: string,
   ) {
-    this.toks = tokenize(source, file);
+    ({ tokens: this.toks, comments: this.comments } = tokenizeWithComments(source, file));
   }
 
   // ---- token helpers -------------------------------------------------------
@@ -150,6 +151,7 @@ class Parser {
 
   module(): Module {
     if (!this.at('package')) this.fail(`expected 'package' at the start of the module, found ${describe(this.peek())}`);
+    const packageLoc = this.loc(this.peek());
     const pkg = this.packageDecl();
     const imports: Import[] = [];
     const rules: Rule[] = [];
@@ -158,9 +160,9 @@ class Parser {
       if (tok.kind === 'eof') break;
       if (tok.kind === 'import') imports.push(this.importDecl());
       else if (tok.kind === 'package') this.fail("unexpected 'package': a module declares exactly one package");
-      else rules.push(...this.rules());
+      else rules.push(...this.rulesEnding());
     }
-    return { file: this.file, package: pkg, imports, rules };
+    return { file: this.file, package: pkg, packageLoc, imports, rules, comments: this.comments };
   }
 
   query(): Body {
@@ -231,6 +233,14 @@ class Parser {
   }
 
   // ---- rules ---------------------------------------------------------------
+
+  /** The rules of one statement, each knowing the line of its last token. */
+  private rulesEnding(): Rule[] {
+    const rules = this.rules();
+    const last = this.toks[this.pos - 1];
+    if (last !== undefined) for (const r of rules) r.endLine = tokenEndLine(last);
+    return rules;
+  }
 
   private rules(): Rule[] {
     const start = this.peek();
@@ -598,7 +608,7 @@ class Parser {
       case 'true': return { type: 'boolean', value: true, loc };
       case 'false': return { type: 'boolean', value: false, loc };
       case 'number': return { type: 'number', value: tok.value, loc };
-      case 'string': return { type: 'string', value: tok.value, loc };
+      case 'string': return tok.text.startsWith('`') ? { type: 'string', value: tok.value, raw: true, loc } : { type: 'string', value: tok.value, loc };
       // `contains` is a keyword only in rule heads; elsewhere it names the builtin.
       case 'ident': case 'contains': return { type: 'var', name: tok.text, loc };
       case '[': return this.bracketed(() => this.arrayOrComprehension(tok));
