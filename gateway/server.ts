@@ -171,6 +171,8 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
       return mcp.onServerRequest(upstream, request, signal, scope);
     },
     onNotification: (upstream, notification, scope) => mcp?.onNotification(upstream, notification, scope),
+    // Called only once upstreams run (after enforcement exists): each connection's tool listing, checked against the pins.
+    onToolsListed: (upstream, tools, lane) => enforcement.pins.observe(upstream, tools, lane),
     onLanes: (upstream, open) => metrics.upstreamLanes(upstream, open),
     log: (level, message) => log(level, message),
   });

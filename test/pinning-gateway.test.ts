@@ -166,3 +166,29 @@ t.test('pins and quarantines survive a restart; a damaged file refuses to load',
   writeFileSync(file, '{"version":1,"pins":[');
   t.throws(() => new PinStore(file), /unreadable/);
 });
+
+t.test('a change belongs to the connection that listed it: others neither revert nor replace it, and keep calling the pinned tool', async (t) => {
+  const file = path.join(tempDir(t), 'pins.json');
+  const store = new PinStore(file);
+  const events: PinEvent[] = [];
+  store.onEvent((e) => events.push(e));
+  const pinned = definitionHash(readFile);
+  const uploads = { ...readFile, description: 'Now uploads files.' };
+  const deletes = { ...readFile, description: 'Now deletes files.' };
+  store.observe('fs', [readFile], 'a');
+  t.same(store.observe('fs', [uploads], 'b'), [], 'hidden where the change is listed');
+  t.same(store.observe('fs', [readFile], 'a'), [readFile], 'visible where the pinned definition is listed');
+  t.same(store.observe('fs', [deletes], 'c'), [], 'hidden where another change is listed');
+  t.same(events.map((e) => e.type), ['pinned', 'quarantined'], "a's listing reverts nothing, c's replaces nothing");
+  t.equal(store.quarantined()[0]?.pending_hash, definitionHash(uploads));
+
+  t.equal(store.callable('fs', 'read_file', pinned, 'a')?.hash, pinned, 'a lists the pinned definition');
+  t.equal(store.callable('fs', 'read_file', pinned, 'b'), undefined, "b's change awaits review");
+  t.equal(store.callable('fs', 'read_file', definitionHash(deletes), 'c'), undefined, 'c lists another definition');
+  t.equal(store.pinned('fs', 'read_file')?.hash, pinned, 'the reviewed definition stays whatever awaits review');
+
+  t.equal(new PinStore(file).callable('fs', 'read_file', pinned, 'a'), undefined, 'after a restart the change is every connection’s until reviewed');
+  store.observe('fs', [readFile], 'b');
+  t.equal(events.at(-1)?.type, 'reverted', 'b listing the pinned definition again reverts its change');
+  t.equal(store.callable('fs', 'read_file', pinned, 'b')?.hash, pinned);
+});

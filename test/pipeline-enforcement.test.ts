@@ -9,17 +9,42 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { McpError, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import t from 'tap';
+import type { Test } from 'tap';
 import { Agent, request } from 'undici';
 import { run as holdsCli } from '../gateway/cli/holds.js';
 import { ERRORS } from '../gateway/errors.js';
 import type { HoldRecord } from '../gateway/holds/types.js';
 import { GatewayMetrics } from '../gateway/metrics/gateway-metrics.js';
 import { ADMIN_TOKEN, ENFORCE_POLICY, startEnforcedGateway } from './fixtures/enforce-gateway.js';
+import type { EnforcedGateway } from './fixtures/enforce-gateway.js';
 import { connectClient, TRUST_DOMAIN } from './fixtures/gateway-harness.js';
 
 function text(result: unknown): string {
   const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
   return content.map((c) => c.text ?? '').join('');
+}
+
+interface AdminAnswer {
+  status: number;
+  json: { hold?: HoldRecord; error?: { code: string }; tools?: Array<{ tool: string; pending_hash: string; flags: string[]; diff: string[] }> };
+}
+
+/** The admin API as the approver alice, or as the agent demo (who may not use it). */
+function adminApi(t: Test, g: EnforcedGateway, demoTls: { cert: string; key: string }) {
+  const dispatchers = {
+    alice: new Agent({ connect: { ca: g.ca, cert: g.alice.certPem, key: g.alice.keyPem } }),
+    demo: new Agent({ connect: { ca: g.ca, cert: demoTls.cert, key: demoTls.key } }),
+  };
+  t.teardown(() => Promise.all(Object.values(dispatchers).map((d) => d.close())));
+  return async (who: keyof typeof dispatchers, method: 'GET' | 'POST', url: string, body?: unknown): Promise<AdminAnswer> => {
+    const res = await request(`${g.gateway.url}${url}`, {
+      method,
+      headers: { 'x-portcullis-csrf': '1', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      dispatcher: dispatchers[who],
+    });
+    return { status: res.statusCode, json: (await res.body.json()) as AdminAnswer['json'] };
+  };
 }
 
 t.test('enforcement through the real gateway', async (t) => {
@@ -31,20 +56,7 @@ t.test('enforcement through the real gateway', async (t) => {
   const demoTls = { ca: g.ca, ...g.issue('demo') };
   const agent = await connectClient(t, `${base}/mcp/everything`, demoTls, {});
 
-  const dispatchers = {
-    alice: new Agent({ connect: { ca: g.ca, cert: g.alice.certPem, key: g.alice.keyPem } }),
-    demo: new Agent({ connect: { ca: g.ca, cert: demoTls.cert, key: demoTls.key } }),
-  };
-  t.teardown(() => Promise.all(Object.values(dispatchers).map((d) => d.close())));
-  async function admin(who: keyof typeof dispatchers, method: 'GET' | 'POST', url: string, body?: unknown) {
-    const res = await request(`${base}${url}`, {
-      method,
-      headers: { 'x-portcullis-csrf': '1', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      dispatcher: dispatchers[who],
-    });
-    return { status: res.statusCode, json: (await res.body.json()) as { hold?: HoldRecord; error?: { code: string }; tools?: Array<{ tool: string; pending_hash: string; flags: string[]; diff: string[] }> } };
-  }
+  const admin = adminApi(t, g, demoTls);
 
   await t.test('arguments are validated against the pinned schema before anything else', async (t) => {
     t.ok((await agent.listTools()).tools.some((tool) => tool.name === 'get-sum'));
@@ -163,36 +175,6 @@ t.test('enforcement through the real gateway', async (t) => {
     t.equal((await admin('alice', 'POST', `/admin/holds/${hold.id}/approve`, { digest: hold.digest })).status, 409, 'nothing left to approve');
   });
 
-  await t.test('a tool changed mid-session is quarantined until an operator approves it', async (t) => {
-    const client = await connectClient(t, `${base}/mcp/rugpull`, demoTls, {});
-    const tools = (await client.listTools()).tools;
-    t.same(tools.map((tool) => tool.name).sort(), ['add', 'greet', 'rugpull']);
-    t.equal(tools.find((tool) => tool.name === 'greet')?.description, 'Greets someone by name.', 'invisible and bidi characters removed');
-    t.equal(text(await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } })), '3');
-
-    const changed = new Promise<void>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
-    t.equal(text(await client.callTool({ name: 'rugpull', arguments: {} })), 'changed');
-    await changed;
-    // Even without listing again, the changed tool cannot be called.
-    const refused = await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } }).catch((err: unknown) => err);
-    t.equal((refused as McpError).code, ERRORS.toolQuarantined.code);
-    t.notOk((await client.listTools()).tools.some((tool) => tool.name === 'add'), 'the changed tool is invisible');
-
-    const review = await admin('alice', 'GET', '/admin/pins');
-    const item = review.json.tools?.find((i) => i.tool === 'add');
-    t.ok(item, 'listed for review');
-    t.same(item?.flags, ['concealment', 'hidden-instructions', 'sensitive-path', 'tool-shadowing']);
-    t.ok(item?.diff.some((line) => line.startsWith('+ ') && line.includes('IMPORTANT')), 'diff shows the new text');
-    const approved = await admin('alice', 'POST', '/admin/pins/approve', { server: 'rugpull', tool: 'add', hash: item?.pending_hash });
-    t.equal(approved.status, 200);
-    t.ok((await client.listTools()).tools.some((tool) => tool.name === 'add'), 'visible again once approved');
-    // The policy sees the description flags and can still refuse the tool.
-    const flagged = await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } }).catch((err: unknown) => err);
-    t.equal((flagged as McpError).code, ERRORS.policyDenied.code);
-    t.match((flagged as McpError).message, 'tool description flagged');
-    t.match(readFileSync(path.join(g.dir, 'pins.json'), 'utf8'), 'IMPORTANT', 'the approved definition is persisted');
-  });
-
   await t.test('every control is counted in the metrics', async (t) => {
     const { body } = await metrics.exposition();
     t.match(body, 'portcullis_rate_limited_total{scope="agent_tool"} 1');
@@ -202,10 +184,6 @@ t.test('enforcement through the real gateway', async (t) => {
     t.match(body, 'portcullis_holds_total{outcome="cancelled"} 1');
     t.match(body, 'portcullis_holds_pending 0');
     t.match(body, 'portcullis_hold_age_seconds_count 6');
-    t.match(body, 'portcullis_pinning_events_total{event="quarantined"} 1');
-    t.match(body, 'portcullis_pinning_events_total{event="approved"} 1');
-    t.match(body, /portcullis_pinning_events_total\{event="pinned"\} \d+/);
-    t.match(body, 'portcullis_tools_quarantined 0');
     t.match(body, 'portcullis_redactions_total{detector="github-token"} 1');
     t.match(body, 'portcullis_redactions_total{detector="policy-path"} 1');
   });
@@ -223,3 +201,53 @@ t.test('enforcement through the real gateway', async (t) => {
     t.same([holds.get(hold.id)?.state, holds.get(hold.id)?.decision_reason], ['cancelled', 'policy changed while the call was held']);
   });
 });
+
+// Under per_agent the rug pull happens on the agent's own child, which the gateway's connection never sees.
+for (const isolation of ['shared', 'per_agent'] as const) {
+  t.test(`a tool changed mid-session is quarantined until an operator approves it (isolation: ${isolation})`, async (t) => {
+    const g = await startEnforcedGateway(t, {}, isolation);
+    const metrics = new GatewayMetrics({ process_metrics: false, max_label_values: 100 });
+    g.gateway.enforcement.reportTo(metrics);
+    const demoTls = { ca: g.ca, ...g.issue('demo') };
+    const admin = adminApi(t, g, demoTls);
+    const client = await connectClient(t, `${g.gateway.url}/mcp/rugpull`, demoTls, {});
+    const tools = (await client.listTools()).tools;
+    t.same(tools.map((tool) => tool.name).sort(), ['add', 'greet', 'rugpull']);
+    t.equal(tools.find((tool) => tool.name === 'greet')?.description, 'Greets someone by name.', 'invisible and bidi characters removed');
+    t.equal(text(await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } })), '3');
+
+    const changed = new Promise<void>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
+    t.equal(text(await client.callTool({ name: 'rugpull', arguments: {} })), 'changed');
+    await changed;
+    // Even without listing again, the changed tool cannot be called.
+    const refused = await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } }).catch((err: unknown) => err);
+    t.equal((refused as McpError).code, ERRORS.toolQuarantined.code);
+    t.notOk((await client.listTools()).tools.some((tool) => tool.name === 'add'), 'the changed tool is invisible');
+
+    // Another agent: on the shared child it meets the change too; on a child of its own it gets the reviewed tool.
+    const other = await connectClient(t, `${g.gateway.url}/mcp/rugpull`, { ca: g.ca, ...g.issue('ops') }, {});
+    const elsewhere = await other.callTool({ name: 'add', arguments: { a: 2, b: 2 } }).catch((err: unknown) => err);
+    if (isolation === 'shared') t.equal((elsewhere as McpError).code, ERRORS.toolQuarantined.code, 'the shared child serves the changed tool');
+    else t.equal(text(elsewhere), '4', "its own child serves the reviewed definition, and the other agent's change stays in review");
+
+    const review = await admin('alice', 'GET', '/admin/pins');
+    const item = review.json.tools?.find((i) => i.tool === 'add');
+    t.ok(item, 'listed for review');
+    t.same(item?.flags, ['concealment', 'hidden-instructions', 'sensitive-path', 'tool-shadowing']);
+    t.ok(item?.diff.some((line) => line.startsWith('+ ') && line.includes('IMPORTANT')), 'diff shows the new text');
+    const approved = await admin('alice', 'POST', '/admin/pins/approve', { server: 'rugpull', tool: 'add', hash: item?.pending_hash });
+    t.equal(approved.status, 200);
+    t.ok((await client.listTools()).tools.some((tool) => tool.name === 'add'), 'visible again once approved');
+    // The policy sees the description flags and can still refuse the tool.
+    const flagged = await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } }).catch((err: unknown) => err);
+    t.equal((flagged as McpError).code, ERRORS.policyDenied.code);
+    t.match((flagged as McpError).message, 'tool description flagged');
+    t.match(readFileSync(path.join(g.dir, 'pins.json'), 'utf8'), 'IMPORTANT', 'the approved definition is persisted');
+
+    const { body } = await metrics.exposition();
+    t.match(body, 'portcullis_pinning_events_total{event="quarantined"} 1');
+    t.match(body, 'portcullis_pinning_events_total{event="approved"} 1');
+    t.match(body, /portcullis_pinning_events_total\{event="pinned"\} \d+/);
+    t.match(body, 'portcullis_tools_quarantined 0');
+  });
+}

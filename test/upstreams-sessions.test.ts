@@ -1,5 +1,5 @@
 /**
- * Per-agent upstream connections (isolation: per_agent): on an
+ * Per-agent upstream connections (isolation: per_agent, the default): on an
  * HTTP upstream every agent session gets an upstream session of its own,
  * closed with it, bounded and idle-reaped; on a stdio upstream every agent
  * identity gets a child of its own. What an upstream starts (log lines,
@@ -10,7 +10,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { CreateMessageRequestSchema, LoggingMessageNotificationSchema, McpError, ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import { CreateMessageRequestSchema, LoggingMessageNotificationSchema, McpError, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { configFromObject } from '../gateway/config/load.js';
 import { ERRORS } from '../gateway/errors.js';
 import { connectClient, PROBE, startTestGateway } from './fixtures/gateway-harness.js';
@@ -142,11 +142,39 @@ t.test('stdio upstream: one child per agent identity, sampling to the agent of e
   t.equal(await gauge(g, 'probe'), 2, 'two children for agents');
 });
 
-t.test('each bound belongs to one kind of upstream; isolation defaults to shared', async (t) => {
+t.test('HTTP upstream: a tool changed on one agent session is quarantined there, the others keep the reviewed one', async (t) => {
+  const upstream = await startSessionUpstream(t);
+  // The default isolation: an upstream session per agent session.
+  const g = await startTestGateway(t, { upstreams: { remote: { http: { url: upstream.url } } } }, policyGrantingAll(['alice', 'bob'], ['remote']));
+  const { pins } = g.gateway.enforcement;
+  const session = { name: 'session', arguments: {} };
+  const alice = await agent(t, g, 'alice', '/mcp/remote');
+  const bob = await agent(t, g, 'bob', '/mcp/remote');
+  t.ok((await alice.listTools()).tools.some((tool) => tool.name === 'session'), 'the first listing pins');
+  const changed = new Promise<void>((resolve) => alice.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()));
+  t.equal(text(await alice.callTool({ name: 'retool', arguments: {} })), 'changed');
+  await changed;
+  const refused = await alice.callTool(session).catch((err: unknown) => err);
+  t.equal((refused as McpError).code, ERRORS.toolQuarantined.code, "alice's upstream session lists another definition now");
+  t.notOk((await alice.listTools()).tools.some((tool) => tool.name === 'session'), 'and hides it from her listing');
+  t.ok(text(await bob.callTool(session)).length > 0, "bob's upstream session lists the reviewed definition");
+  const [item, ...more] = pins.quarantined();
+  t.match(item, { server: 'remote', tool: 'session', change: 'changed' }, 'the change awaits review');
+  t.equal(more.length, 0, "bob's listing neither reverts nor replaces it");
+
+  pins.approve('remote', 'session', item?.pending_hash ?? '', 'test');
+  t.ok(text(await alice.callTool(session)).length > 0, 'the approved definition is callable where it is listed');
+  const stale = await bob.callTool(session).catch((err: unknown) => err);
+  t.equal((stale as McpError).code, ERRORS.toolQuarantined.code, "bob's session lists what is no longer the approved definition");
+  t.match(pins.quarantined(), [{ tool: 'session', change: 'changed', pinned_hash: item?.pending_hash }], 'which goes up for review in turn');
+});
+
+t.test('each bound belongs to one kind of upstream; isolation defaults to per_agent', async (t) => {
   const upstreams = (entry: object): object => ({ tls: { dir: 'certs' }, upstreams: { u: entry } });
   const stdio = { stdio: { command: 'node' } };
   const http = { http: { url: 'http://127.0.0.1:1/mcp' } };
-  t.match(configFromObject(upstreams(stdio), '/tmp').upstreams.u, { isolation: 'shared', idle_timeout_ms: 600_000 });
+  t.match(configFromObject(upstreams(stdio), '/tmp').upstreams.u, { isolation: 'per_agent', idle_timeout_ms: 600_000 });
+  t.match(configFromObject(upstreams(http), '/tmp').upstreams.u, { isolation: 'per_agent' });
   t.match(configFromObject(upstreams({ ...stdio, max_processes: 4 }), '/tmp').upstreams.u, { max_processes: 4 });
   t.match(configFromObject(upstreams({ ...http, max_sessions: 4 }), '/tmp').upstreams.u, { max_sessions: 4 });
   t.throws(() => configFromObject(upstreams({ ...stdio, max_sessions: 4 }), '/tmp'), 'max_sessions on a stdio upstream');

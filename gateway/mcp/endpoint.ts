@@ -385,7 +385,6 @@ export class McpHttp {
     const { method } = notification;
     const params = notification.params as Params | undefined;
     const message = { kind: 'notification' as const, method, ...(params === undefined ? {} : { params }) };
-    if (method === 'notifications/tools/list_changed') this.services.tools.invalidate(upstream);
     const targets: Array<{ session: AgentSession; related?: RpcId | undefined }> = [];
     if (method.endsWith('/list_changed')) {
       for (const session of this.sessionsOf(scope)) if (endpointServes(session.endpoint, upstream)) targets.push({ session });

@@ -14,6 +14,20 @@ const CLOSE_BRACKET = 0x5d;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const LOWER_E = 0x65;
+const UPPER_E = 0x45;
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+/** A character a JSON number literal may continue with (the text is valid JSON: no need to check the grammar). */
+function isNumberPart(c: number): boolean {
+  return isDigit(c) || c === LOWER_E || c === UPPER_E || c === PLUS || c === MINUS || c === DOT;
+}
+
 /** Longest run of digits a finite double can be written with before its exponent matters. */
 const MAX_PLAIN_DIGITS = 308;
 
@@ -34,12 +48,14 @@ export function jsonTextProblem(text: string, depthLimit: number): JsonTextProbl
       if (++depth > depthLimit) return 'nestedTooDeep';
     } else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
       depth--;
-    } else if (c === MINUS || (c >= 0x30 && c <= 0x39)) {
+    } else if (c === MINUS || isDigit(c)) {
       // A number starts with '-' or a digit; only long or exponent forms can overflow a double.
       let end = i + 1;
-      while (end < text.length && /[0-9eE+.-]/.test(text[end] as string)) end++;
-      const literal = text.slice(i, end);
-      if ((literal.length > MAX_PLAIN_DIGITS || /[eE]/.test(literal)) && !Number.isFinite(Number(literal))) return 'numberOutOfRange';
+      let exponent = false;
+      for (let n = text.charCodeAt(end); end < text.length && isNumberPart(n); n = text.charCodeAt(++end)) {
+        if (n === LOWER_E || n === UPPER_E) exponent = true;
+      }
+      if ((exponent || end - i > MAX_PLAIN_DIGITS) && !Number.isFinite(Number(text.slice(i, end)))) return 'numberOutOfRange';
       i = end - 1;
     }
   }

@@ -36,11 +36,15 @@ export interface PinEvent {
   approver?: string;
 }
 
-/** What the pipeline needs to allow, validate and describe a call. */
-export type ToolStatus =
-  | { state: 'pinned'; hash: string; definition: ToolDefinition; flags: string[] }
-  | { state: 'quarantined'; change: PinChange }
-  | { state: 'unknown' };
+/** The reviewed definition of a tool: what a call is checked against and the policy is shown. */
+export interface PinnedTool {
+  hash: string;
+  definition: ToolDefinition;
+  flags: string[];
+}
+
+/** Where a tool stands as a whole: pinned, or a change awaiting review, or never listed. */
+export type ToolStatus = ({ state: 'pinned' } & PinnedTool) | { state: 'quarantined'; change: PinChange } | { state: 'unknown' };
 
 export interface QuarantinedTool {
   server: string;
@@ -81,13 +85,24 @@ function reviewText(definition: ToolDefinition | undefined): string {
  * rewritten atomically). The first listing of a server pins every tool; any
  * later difference, or a tool that was not in it, is quarantined: hidden from
  * listings and uncallable until an operator approves that exact definition.
+ *
+ * One server may be reached over several connections (lanes: the gateway's
+ * own, each agent's upstream session or child), and one of them may list a
+ * definition the others do not. A pending change belongs to the lane that
+ * listed it: only that lane's listings replace it or (listing the pinned
+ * definition again) revert it, so lanes that differ do not undo each other's
+ * quarantine; another lane's call is refused only when what it lists is not
+ * the pinned definition. A pending change read from the file (its lane gone
+ * with the restart) belongs to every lane.
  */
 export class PinStore {
   readonly #pins = new Map<string, Pin>();
   readonly #servers = new Set<string>();
   readonly #listeners = new Set<(event: PinEvent) => void>();
-  /** Flags of pinned definitions: status() runs on every call, the definitions change only on review. */
+  /** Flags of pinned definitions: callable() runs on every call, the definitions change only on review. */
   readonly #pinnedFlags = new WeakMap<ToolDefinition, string[]>();
+  /** The lane each pending change was listed on (absent: any lane's). */
+  readonly #pendingLanes = new Map<string, string>();
 
   constructor(readonly file: string | undefined) {
     if (file && existsSync(file)) this.#load(file);
@@ -99,11 +114,11 @@ export class PinStore {
   }
 
   /**
-   * Checks a tools/list answer from `server` and returns the entries an agent
-   * may see, with invisible characters removed from their texts. Entries that
-   * are not well-formed tools are dropped.
+   * Checks a tools/list answer from `server` (over the connection `lane`) and
+   * returns the entries an agent may see, with invisible characters removed
+   * from their texts. Entries that are not well-formed tools are dropped.
    */
-  observe(server: string, entries: readonly unknown[]): unknown[] {
+  observe(server: string, entries: readonly unknown[], lane?: string): unknown[] {
     const firstListing = !this.#servers.has(server);
     const visible: unknown[] = [];
     const events: PinEvent[] = [];
@@ -116,8 +131,9 @@ export class PinStore {
       const flags = flagDefinition(definition);
       const base = { server, tool: definition.name, hash, flags };
       if (pin.pinned?.hash === hash) {
-        if (pin.pending) {
+        if (pin.pending && this.#pendingOn(key, lane)) {
           delete pin.pending;
+          this.#pendingLanes.delete(key);
           events.push({ ...base, type: 'reverted' });
         }
         visible.push(cleanDefinition(entry));
@@ -126,9 +142,11 @@ export class PinStore {
         delete pin.pending;
         events.push({ ...base, type: 'pinned' });
         visible.push(cleanDefinition(entry));
-      } else if (pin.pending?.hash !== hash) {
+      } else if (pin.pending?.hash !== hash && (!pin.pending || this.#pendingOn(key, lane))) {
         const change: PinChange = pin.pinned ? 'changed' : 'added';
         pin.pending = { hash, definition, seen_at: new Date().toISOString(), change };
+        if (lane === undefined) this.#pendingLanes.delete(key);
+        else this.#pendingLanes.set(key, lane);
         const event: PinEvent = { ...base, type: 'quarantined', change };
         if (pin.pinned) event.previous_hash = pin.pinned.hash;
         events.push(event);
@@ -141,17 +159,46 @@ export class PinStore {
     return visible;
   }
 
-  status(server: string, tool: string): ToolStatus {
-    const pin = this.#pins.get(JSON.stringify([server, tool]));
-    if (pin?.pending) return { state: 'quarantined', change: pin.pending.change };
-    if (!pin?.pinned) return { state: 'unknown' };
-    const { hash, definition } = pin.pinned;
+  /** True when the pending change of `key` was listed on `lane` (or its lane is not known). */
+  #pendingOn(key: string, lane: string | undefined): boolean {
+    const seen = this.#pendingLanes.get(key);
+    return seen === undefined || seen === lane;
+  }
+
+  #reviewed(pinned: NonNullable<Pin['pinned']>): PinnedTool {
+    const { hash, definition } = pinned;
     let flags = this.#pinnedFlags.get(definition);
     if (flags === undefined) {
       flags = flagDefinition(definition);
       this.#pinnedFlags.set(definition, flags);
     }
-    return { state: 'pinned', hash, definition, flags };
+    return { hash, definition, flags };
+  }
+
+  status(server: string, tool: string): ToolStatus {
+    const pin = this.#pins.get(JSON.stringify([server, tool]));
+    if (pin?.pending) return { state: 'quarantined', change: pin.pending.change };
+    if (!pin?.pinned) return { state: 'unknown' };
+    return { state: 'pinned', ...this.#reviewed(pin.pinned) };
+  }
+
+  /** The reviewed definition, whatever change awaits review. */
+  pinned(server: string, tool: string): PinnedTool | undefined {
+    const pinned = this.#pins.get(JSON.stringify([server, tool]))?.pinned;
+    return pinned === undefined ? undefined : this.#reviewed(pinned);
+  }
+
+  /**
+   * The reviewed definition, when a call may go to the connection `lane`:
+   * what it lists (`hash`) is that definition, and no change listed on it
+   * awaits review.
+   */
+  callable(server: string, tool: string, hash: string | undefined, lane?: string): PinnedTool | undefined {
+    const key = JSON.stringify([server, tool]);
+    const pin = this.#pins.get(key);
+    if (pin?.pinned === undefined || pin.pinned.hash !== hash) return undefined;
+    if (pin.pending !== undefined && this.#pendingOn(key, lane)) return undefined;
+    return this.#reviewed(pin.pinned);
   }
 
   get quarantinedCount(): number {
@@ -198,6 +245,7 @@ export class PinStore {
     if (pin.pinned) event.previous_hash = pin.pinned.hash;
     pin.pinned = { hash, definition: pin.pending.definition, pinned_at: new Date().toISOString() };
     delete pin.pending;
+    this.#pendingLanes.delete(JSON.stringify([server, tool]));
     this.#save();
     this.#emit(event);
     return event;

@@ -4,7 +4,7 @@
  */
 import type { Params } from '../protocol/jsonrpc.js';
 import { splitName } from '../protocol/names.js';
-import { toolInputOf } from '../upstreams/tool-catalog.js';
+import { toolInputOf } from '../upstreams/lane-tools.js';
 import type { MessageContext, Next, Outcome } from './context.js';
 import { policyInput } from './policy-input.js';
 import type { Subject } from './policy-input.js';

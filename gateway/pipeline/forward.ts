@@ -8,7 +8,7 @@ import { initializeResult } from './initialize.js';
 import type { Params } from '../protocol/jsonrpc.js';
 import { joinName } from '../protocol/names.js';
 import { listAll } from '../upstreams/tool-catalog.js';
-import type { LaneAgent } from '../upstreams/agent-lanes.js';
+import { laneAgent } from './lane-agent.js';
 import type { MessageContext, Outcome } from './context.js';
 import { errorOutcome } from './run.js';
 
@@ -38,11 +38,6 @@ function local(ctx: MessageContext): Outcome {
       // notifications/initialized: the upstream connection was initialized by the gateway itself.
       return NONE;
   }
-}
-
-/** Who the message is forwarded for: under `isolation: per_agent` it travels on that agent's own upstream connection. */
-function laneAgent(ctx: MessageContext): LaneAgent {
-  return { session: ctx.channel.sessionId, auth: ctx.agent.auth, id: ctx.agent.id, capabilities: ctx.channel.clientCapabilities };
 }
 
 async function toUpstream(ctx: MessageContext, server: string, params: Params | undefined): Promise<Outcome> {

@@ -10,10 +10,10 @@ export function validateArgumentsStage(ctx: MessageContext, next: Next): Promise
   const route = ctx.route;
   if (ctx.direction === 'request' && ctx.message.method === 'tools/call' && route?.kind === 'upstream' && route.tool !== undefined) {
     const { pins, validator } = ctx.services.enforcement;
-    const status = pins.status(route.server, route.tool);
-    // The pin-tools stage already refused anything not pinned; this stays fail-closed on its own.
-    if (status.state !== 'pinned') throw new GatewayError('toolNotListed', route.tool);
-    const verdict = validator.validate(status.hash, status.definition.inputSchema, route.params?.arguments);
+    const pinned = pins.pinned(route.server, route.tool);
+    // The pin-tools stage already refused anything but the pinned definition; this stays fail-closed on its own.
+    if (pinned === undefined) throw new GatewayError('toolNotListed', route.tool);
+    const verdict = validator.validate(pinned.hash, pinned.definition.inputSchema, route.params?.arguments);
     if (!verdict.valid) throw new GatewayError('invalidParams', verdict.problems[0], { problems: verdict.problems });
   }
   return next();

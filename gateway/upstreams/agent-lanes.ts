@@ -30,13 +30,16 @@ export type LaneScope =
   /** Every session of one agent identity. */
   | { kind: 'agent'; auth: string; id: string };
 
+/** The key of the gateway's own connection; an agent's lane is keyed by AgentLanes.keyOf. Pins know each listing by its lane's key. */
+export const SHARED_LANE = 'shared';
+
 export interface AgentLanesOptions {
   /** session: a lane per agent session (HTTP); agent: per agent identity (stdio, and HTTP requests without a session). */
   perSession: boolean;
   limit: number;
   idleTimeoutMs: number;
-  /** Opens a connection whose server messages go to `scope`. */
-  open(scope: LaneScope, capabilities: ClientCapabilities): Promise<Connection>;
+  /** Opens a connection whose server messages go to `scope`; `key` is its lane's. */
+  open(scope: LaneScope, capabilities: ClientCapabilities, key: string): Promise<Connection>;
   close(connection: Connection): Promise<void>;
   /** The refusal when `limit` lanes are open. */
   full(): GatewayError;
@@ -72,7 +75,8 @@ export class AgentLanes {
     this.sweeper.unref();
   }
 
-  private keyOf(agent: LaneAgent): string {
+  /** The key of the lane that carries `agent`'s messages. */
+  keyOf(agent: LaneAgent): string {
     return this.options.perSession && agent.session !== undefined ? `s:${agent.session}` : `a:${agent.auth}:${agent.id}`;
   }
 
@@ -100,7 +104,7 @@ export class AgentLanes {
     if (this.lanes.size >= this.options.limit) return Promise.reject(this.options.full());
     const scope = this.scopeOf(agent);
     const capabilities = scope.kind === 'session' ? routableCapabilities(agent.capabilities) : this.identityCapabilities;
-    const lane: Lane = { opening: this.options.open(scope, capabilities), lastUsed: Date.now() };
+    const lane: Lane = { opening: this.options.open(scope, capabilities, key), lastUsed: Date.now() };
     this.lanes.set(key, lane);
     this.options.onCount(this.lanes.size);
     lane.opening = lane.opening.then(

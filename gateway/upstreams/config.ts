@@ -109,7 +109,7 @@ export const upstreamsSchema = {
           max_delay_ms: { type: 'integer', minimum: 10, maximum: 3_600_000, default: 30_000 },
         },
       },
-      isolation: { enum: ['shared', 'per_agent'], default: 'shared' },
+      isolation: { enum: ['shared', 'per_agent'], default: 'per_agent' },
       max_sessions: { type: 'integer', minimum: 1, maximum: 100_000 },
       max_processes: { type: 'integer', minimum: 1, maximum: 1000 },
       idle_timeout_ms: { type: 'integer', minimum: 1000, maximum: 86_400_000, default: 600_000 },

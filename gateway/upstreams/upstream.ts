@@ -1,10 +1,10 @@
 /**
  * One upstream MCP server: the gateway's own connection (an SDK Client over
  * stdio or Streamable HTTP, reconnected with exponential backoff when it
- * dies, its health visible), used for the gateway's catalog and by every
- * agent under `isolation: shared`; under `per_agent`, each agent's calls go
- * on a connection of its own (see agent-lanes.ts). Requests from the
- * upstream to the client side (sampling, elicitation, roots) and its
+ * dies, its health visible), used by every agent under `isolation: shared`;
+ * under `per_agent`, each agent's calls go on a connection of its own (see
+ * agent-lanes.ts), whose tool list is its own too (lane-tools.ts). Requests
+ * from the upstream to the client side (sampling, elicitation, roots) and its
  * notifications are handed to the hooks with the scope they came from; the
  * gateway's own requests go through the request lane.
  */
@@ -15,10 +15,11 @@ import { DEFAULT_MAX_PROCESSES, DEFAULT_MAX_SESSIONS } from './config.js';
 import type { UpstreamConfig } from './config.js';
 import { GatewayError } from '../errors.js';
 import type { CancelSignal } from '../protocol/cancellation.js';
-import { AgentLanes } from './agent-lanes.js';
+import { AgentLanes, SHARED_LANE } from './agent-lanes.js';
 import type { LaneAgent, LaneScope } from './agent-lanes.js';
 import { ALL_CLIENT_CAPABILITIES, closeConnection, openConnection } from './connection.js';
 import type { Connection } from './connection.js';
+import type { LaneTools } from './lane-tools.js';
 import { httpTransport, stdioTransport } from './transports.js';
 import type { LogSink } from '../util/log.js';
 
@@ -37,6 +38,8 @@ export interface UpstreamHooks {
   /** A request from the upstream to the client side, on a connection of `scope`; answer or throw. */
   onServerRequest(upstream: string, request: JSONRPCRequest, signal: AbortSignal, scope: LaneScope): Promise<Result>;
   onNotification(upstream: string, notification: JSONRPCNotification, scope: LaneScope): void;
+  /** Each listing of the tools of one connection (`lane`, as AgentLanes keys it), before anyone reads it. */
+  onToolsListed(upstream: string, tools: readonly unknown[], lane: string): void;
   /** How many connections the upstream has open for agents (upstream sessions or children). */
   onLanes?(upstream: string, open: number): void;
   log: LogSink;
@@ -69,7 +72,7 @@ export class Upstream {
     readonly name: string,
     private readonly config: UpstreamConfig,
     private readonly baseDir: string,
-    private readonly hooks: UpstreamHooks,
+    protected readonly hooks: UpstreamHooks,
   ) {
     if (config.isolation !== 'per_agent') return;
     const http = config.http !== undefined;
@@ -79,7 +82,7 @@ export class Upstream {
         perSession: http,
         limit: http ? (config.max_sessions ?? DEFAULT_MAX_SESSIONS) : (config.max_processes ?? DEFAULT_MAX_PROCESSES),
         idleTimeoutMs: config.idle_timeout_ms,
-        open: (scope, capabilities) => this.open(scope, capabilities),
+        open: (scope, capabilities, key) => this.open(scope, capabilities, key),
         close: (connection) => closeConnection(connection, config.connect_timeout_ms),
         full: () => new GatewayError('upstreamSessionLimit', name),
         unavailable: () => new GatewayError('upstreamUnavailable', name),
@@ -112,8 +115,8 @@ export class Upstream {
     return this.config.stdio ? stdioTransport(this.config.stdio, this.baseDir) : httpTransport(this.name, this.config.http!, streamed);
   }
 
-  /** A connection whose server messages go to `scope`. */
-  private open(scope: LaneScope, capabilities: ClientCapabilities): Promise<Connection> {
+  /** A connection whose server messages go to `scope`; `lane` is its key. */
+  private open(scope: LaneScope, capabilities: ClientCapabilities, lane: string): Promise<Connection> {
     return openConnection(
       this.name,
       (streamed) => this.createTransport(streamed),
@@ -121,8 +124,9 @@ export class Upstream {
       {
         onServerRequest: (request, signal) => this.hooks.onServerRequest(this.name, request, signal, scope),
         onNotification: (notification) => this.hooks.onNotification(this.name, notification, scope),
+        onToolsListed: (tools) => this.hooks.onToolsListed(this.name, tools, lane),
       },
-      this.config.connect_timeout_ms,
+      { connectMs: this.config.connect_timeout_ms, requestMs: this.config.timeout_ms },
     );
   }
 
@@ -131,7 +135,7 @@ export class Upstream {
     let connection: Connection;
     try {
       // Declared so upstreams may use them; each request is routed to an agent that declared it too.
-      connection = await this.open(SHARED, ALL_CLIENT_CAPABILITIES);
+      connection = await this.open(SHARED, ALL_CLIENT_CAPABILITIES, SHARED_LANE);
     } catch (err) {
       this.scheduleRestart(err instanceof Error ? err.message : 'connect failed');
       throw new GatewayError('upstreamUnavailable', this.name);
@@ -203,12 +207,31 @@ export class Upstream {
    */
   request(method: string, params: Record<string, unknown> | undefined, options: UpstreamRequestOptions = {}): Promise<Result> {
     const laneOptions = { signal: options.signal, onprogress: options.onprogress, onstream: options.onstream, timeoutMs: this.config.timeout_ms };
-    const { agent } = options;
-    if (this.lanes === undefined || agent === undefined) return this.connected().lane.request(method, params, laneOptions);
+    const connection = this.connectionFor(options.agent);
+    if (connection instanceof Promise) return connection.then((opened) => opened.lane.request(method, params, laneOptions));
+    return connection.lane.request(method, params, laneOptions);
+  }
+
+  /** The connection that serves `agent`: its own under per_agent (opened when it has none), else the gateway's. */
+  private connectionFor(agent: LaneAgent | undefined): Connection | Promise<Connection> {
+    if (this.lanes === undefined || agent === undefined) return this.connected();
     if (this.closed) return Promise.reject(new GatewayError('upstreamUnavailable', this.name));
-    const ready = this.lanes.ready(agent);
-    if (ready !== undefined) return ready.lane.request(method, params, laneOptions);
-    return this.lanes.get(agent).then((connection) => connection.lane.request(method, params, laneOptions));
+    return this.lanes.ready(agent) ?? this.lanes.get(agent);
+  }
+
+  /** The key of the connection that serves `agent`, as the pins know its listings. */
+  laneOf(agent: LaneAgent | undefined): string {
+    return this.lanes === undefined || agent === undefined ? SHARED_LANE : this.lanes.keyOf(agent);
+  }
+
+  /** The tools of the connection that serves `agent`, when that connection is open (no await: the hot path). */
+  readyTools(agent: LaneAgent | undefined): LaneTools | undefined {
+    return this.lanes === undefined || agent === undefined ? this.connection?.tools : this.lanes.ready(agent)?.tools;
+  }
+
+  /** The tools of the connection that serves `agent`, opening it when it has none. */
+  async tools(agent: LaneAgent | undefined): Promise<LaneTools> {
+    return (await this.connectionFor(agent)).tools;
   }
 
   /** A notification to the upstream; under per_agent only to the agent's connection, if it has one (a new one starts afresh). */
