@@ -51,6 +51,11 @@ export interface ControlStep {
 /** Portcullis as issue 2 measures it: mTLS and the default compiled policy (requests and results). */
 export const DEFAULT_SETUP: GatewaySetup = { policy: 'default', inspectResults: true, sections: {} };
 
+/** Every control on, as a firewall runs: DEFAULT_SETUP plus the audit trail (fsync always). Without an audit section, DEFAULT_SETUP. */
+export function everythingOn(sections: Record<string, unknown> = {}): GatewaySetup {
+  return { ...DEFAULT_SETUP, sections: { ...(auditAvailable() ? AUDIT_SECTION : {}), ...sections } };
+}
+
 /** The ladder of issue 5: plain proxy, + policy, + audit, + inspection, all on. */
 export function controlLadder(): ControlStep[] {
   const audit = auditAvailable() ? AUDIT_SECTION : {};
@@ -61,6 +66,6 @@ export function controlLadder(): ControlStep[] {
     { id: 'policy', label: '+ policy (requests)', setup: { policy: 'default', inspectResults: false, sections: {} } },
     withAudit,
     { id: 'inspection', label: '+ policy + inspection (results)', setup: DEFAULT_SETUP },
-    { id: 'all', label: auditAvailable() ? 'all on' : 'all on (without audit)', setup: { ...DEFAULT_SETUP, sections: audit } },
+    { id: 'all', label: auditAvailable() ? 'all on' : 'all on (without audit)', setup: everythingOn() },
   ];
 }

@@ -7,14 +7,19 @@ import { readFileSync } from 'node:fs';
 /** /proc reports clock ticks in USER_HZ, which Linux fixes at 100 for user space. */
 const MS_PER_TICK = 10;
 
-/** Milliseconds of CPU used by `pid` so far; undefined where /proc is not available. */
-export function processCpuMs(pid: number): number | undefined {
-  let stat: string;
+/** /proc/<pid>/<name> as text; undefined where /proc (or the process) is not there. */
+export function procText(pid: number, name: string): string | undefined {
   try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return readFileSync(`/proc/${pid}/${name}`, 'utf8');
   } catch {
     return undefined;
   }
+}
+
+/** Milliseconds of CPU used by `pid` so far; undefined where /proc is not available. */
+export function processCpuMs(pid: number): number | undefined {
+  const stat = procText(pid, 'stat');
+  if (stat === undefined) return undefined;
   // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   const utime = Number(fields[11]);

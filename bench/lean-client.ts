@@ -45,17 +45,20 @@ export class LeanHttpClient implements McpCaller {
   private constructor(
     private readonly pool: Pool,
     private readonly path: string,
+    /** False when the pool is shared by several sessions (its owner closes it). */
+    private readonly ownsPool: boolean,
   ) {}
 
-  static async connect(url: URL, connect: Pool.Options['connect'] = {}): Promise<LeanHttpClient> {
-    const client = new LeanHttpClient(new Pool(url.origin, { connect }), url.pathname);
+  /** One session; over `shared` (a pool to url's origin) when given, else over a pool of its own. */
+  static async connect(url: URL, connect: Pool.Options['connect'] = {}, shared?: Pool): Promise<LeanHttpClient> {
+    const client = new LeanHttpClient(shared ?? new Pool(url.origin, { connect }), url.pathname, shared === undefined);
     try {
       const { result, sessionId } = await client.exchange('initialize', initializeParams());
       client.sessionId = sessionId;
       if (typeof result.protocolVersion === 'string') client.protocolVersion = result.protocolVersion;
       await client.post({ jsonrpc: '2.0', method: 'notifications/initialized' });
     } catch (err) {
-      await client.pool.close();
+      if (client.ownsPool) await client.pool.close();
       throw err;
     }
     return client;
@@ -97,7 +100,7 @@ export class LeanHttpClient implements McpCaller {
     if (this.sessionId !== undefined) {
       await this.pool.request({ path: this.path, method: 'DELETE', headers: this.headers() }).then((r) => r.body.dump(), () => undefined);
     }
-    await this.pool.close();
+    if (this.ownsPool) await this.pool.close();
   }
 }
 
@@ -105,7 +108,10 @@ export class LeanHttpClient implements McpCaller {
 function answerInEvents(text: string, id: number): Json {
   for (const line of text.split('\n')) {
     if (!line.startsWith('data:')) continue;
-    const message = JSON.parse(line.slice(5)) as Json;
+    const data = line.slice(5).trim();
+    // A priming event (an event id, empty data) lets a resumable stream be picked up again: no message.
+    if (data === '') continue;
+    const message = JSON.parse(data) as Json;
     if (message.id === id && ('result' in message || 'error' in message)) return message;
   }
   throw new Error(`event stream ended without the answer to ${id}`);

@@ -1,9 +1,11 @@
 /**
- * What the bench connects to, all fronting the same stdio MCP server
- * (server-everything): a direct stdio connection, a plain proxy a user might
- * pick instead (supergateway, stateful Streamable HTTP), and Portcullis in
- * its own process (mTLS client certificate, /mcp/everything). Every peer is
- * driven by the same lean client (lean-client.ts).
+ * What the bench connects to, all fronting the same MCP server
+ * (server-everything): a direct connection, a plain proxy a user might pick
+ * instead (supergateway, stateful Streamable HTTP), and Portcullis in its own
+ * process (mTLS client certificate, /mcp/everything). Over stdio by default;
+ * server-everything also runs as a Streamable HTTP server of its own for the
+ * HTTP upstream figures. Every peer is driven by the same lean client
+ * (lean-client.ts).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -19,6 +21,8 @@ export interface Peer {
   client: McpCaller;
   /** The proxy's own process (not the upstream it runs), for its CPU cost; none for a direct connection. */
   proxyPid?: number;
+  /** Where more sessions to the same peer connect (HTTP peers). */
+  endpoint?: { url: URL; tls: Pool.Options['connect'] };
   close(): Promise<void>;
 }
 
@@ -45,26 +49,65 @@ async function freePort(): Promise<number> {
 async function waitForListening(port: number, child: ChildProcess, deadlineMs: number): Promise<void> {
   const until = Date.now() + deadlineMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`supergateway exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`${child.spawnfile} exited with ${child.exitCode}`);
     const ok = await new Promise<boolean>((resolve) => {
       const socket = net.connect(port, '127.0.0.1', () => { socket.destroy(); resolve(true); });
       socket.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > until) throw new Error('supergateway did not start listening in time');
+    if (Date.now() > until) throw new Error(`port ${port} was not listening in time`);
     await new Promise((r) => setTimeout(r, 50)); // polling a child's port: no event to wait on
   }
 }
 
-export async function connectSupergateway(): Promise<Peer> {
+/** supergateway (stateful Streamable HTTP) in front of the stdio server `command` runs. */
+async function supergatewayOver(command: string): Promise<Peer> {
   const port = await freePort();
   const entry = require.resolve('supergateway/dist/index.js');
   const child = spawn(process.execPath, [
-    entry, '--stdio', `"${process.execPath}" "${everythingServerEntry()}" stdio`,
-    '--outputTransport', 'streamableHttp', '--stateful', '--port', String(port), '--logLevel', 'none',
+    entry, '--stdio', command, '--outputTransport', 'streamableHttp', '--stateful', '--port', String(port), '--logLevel', 'none',
   ], { stdio: 'ignore' });
   return connectHttpPeer(new URL(`http://127.0.0.1:${port}/mcp`), {}, child,
     () => stopChild(child, () => child.kill('SIGTERM')), () => waitForListening(port, child, 20_000));
+}
+
+export function connectSupergateway(): Promise<Peer> {
+  return supergatewayOver(`"${process.execPath}" "${everythingServerEntry()}" stdio`);
+}
+
+/** server-everything as a Streamable HTTP server on a port of its own: the HTTP upstream. */
+export interface HttpUpstream {
+  url: URL;
+  stop(): Promise<void>;
+}
+
+export async function startEverythingHttp(): Promise<HttpUpstream> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [everythingServerEntry(), 'streamableHttp'], { stdio: 'ignore', env: { ...process.env, PORT: String(port) } });
+  const stop = (): Promise<void> => stopChild(child, () => child.kill('SIGTERM'));
+  try {
+    await waitForListening(port, child, 20_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: new URL(`http://127.0.0.1:${port}/mcp`), stop };
+}
+
+/** The lean client straight to an HTTP MCP server. */
+export async function connectHttpDirect(url: URL): Promise<Peer> {
+  const client = await LeanHttpClient.connect(url);
+  return { client, endpoint: { url, tls: {} }, close: () => client.close() };
+}
+
+/**
+ * A plain proxy in front of an HTTP MCP server: supergateway (stateful
+ * Streamable HTTP) over mcp-remote, the usual way to put a stdio-only proxy
+ * before a remote server (neither proxies HTTP to HTTP on its own). The
+ * proxy's CPU is supergateway's alone.
+ */
+export function connectHttpProxy(upstream: URL): Promise<Peer> {
+  return supergatewayOver(`"${process.execPath}" "${require.resolve('mcp-remote/dist/proxy.js')}" ${upstream.href} --transport http-only`);
 }
 
 const GATEWAY_START_MS = 60_000;
@@ -136,6 +179,7 @@ async function connectHttpPeer(
   return {
     client,
     ...(child.pid === undefined ? {} : { proxyPid: child.pid }),
+    endpoint: { url, tls },
     close: async () => {
       await client.close().catch(() => undefined);
       await stop();

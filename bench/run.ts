@@ -8,27 +8,36 @@
  * - issue 3: default policy decision latency through the npm loader, compile time.
  * - issue 4: throughput with audit on vs off (same load).
  * - issue 5: the cost of each control (plain proxy, + policy, + audit, + inspection, all on).
+ * - issue 16 (the headline): everything on (audit with fsync always included)
+ *   against supergateway and against the same gateway with audit off, in the
+ *   same rounds; the audit CPU per call; the gateway's RSS with idle sessions
+ *   and under c=64; an HTTP upstream (direct, through Portcullis, through a
+ *   plain proxy).
+ * - issue 14: the orchestrator's overhead per tool step (bench/orchestration.ts).
  *
  * `--quick` runs a much smaller load (a smoke test of the bench itself).
  */
 import os from 'node:os';
-import { controlLadder, DEFAULT_SETUP } from './controls.js';
+import { controlLadder, DEFAULT_SETUP, everythingOn } from './controls.js';
 import type { ControlId, ControlStep } from './controls.js';
 import { processCpuMs } from './cpu.js';
 import { medianOf, runLoad } from './load.js';
 import type { LoadResult } from './load.js';
-import { connectDirect, connectPortcullis, connectSupergateway } from './peers.js';
+import { peakRssMbDuring, processRssMb } from './memory.js';
+import { connectDirect, connectHttpDirect, connectHttpProxy, connectPortcullis, connectSupergateway, startEverythingHttp } from './peers.js';
 import type { Peer } from './peers.js';
 import { DECISION_INPUTS, measureCompile, measureDecisions } from './policy.js';
 import type { CompileFigures, DecisionFigures } from './policy.js';
+import { openIdleSessions } from './sessions.js';
+import { measureOrchestration, orchestrationReport } from './orchestration.js';
 import { fixed, formatTable } from './table.js';
 
 const quick = process.argv.includes('--quick');
 
 // Each load run stops at its call count or its time cap, whichever comes first: the whole bench stays bounded.
 const SCALE = quick
-  ? { spineRuns: 1, controlRuns: 1, callsC1: 40, callsC16: 160, capMs: 2_000, warmup: 20, decisions: 500, decisionRuns: 1, compileRuns: 1 }
-  : { spineRuns: 7, controlRuns: 3, callsC1: 300, callsC16: 3_000, capMs: 4_000, warmup: 300, decisions: 20_000, decisionRuns: 3, compileRuns: 5 };
+  ? { spineRuns: 1, controlRuns: 1, callsC1: 40, callsC16: 160, capMs: 2_000, warmup: 20, decisions: 500, decisionRuns: 1, compileRuns: 1, idleSessions: 50, callsC64: 320 }
+  : { spineRuns: 7, controlRuns: 3, callsC1: 300, callsC16: 3_000, capMs: 4_000, warmup: 300, decisions: 20_000, decisionRuns: 3, compileRuns: 5, idleSessions: 1_000, callsC64: 6_000 };
 
 const CONCURRENCY = [1, 16] as const;
 
@@ -96,23 +105,36 @@ async function withPeers<T>(connects: readonly (() => Promise<Peer>)[], use: (pe
 interface SpineFigures {
   direct: AtConcurrency;
   portcullis: AtConcurrency;
+  /** Everything on: mTLS, policy, inspection, pinning, validation, rate limits and the audit trail (fsync always). */
+  everything_on: AtConcurrency;
   supergateway: AtConcurrency;
   portcullis_vs_supergateway_calls_per_s_c16: number;
   portcullis_added_p50_ms_c1: number;
   portcullis_added_p50_ms_c16: number;
   /** Proxy CPU per call, Portcullis / supergateway, at concurrency 16 (lower is cheaper). */
   portcullis_vs_supergateway_cpu_per_call_c16: number | undefined;
+  everything_on_vs_supergateway_calls_per_s_c16: number;
+  /** Everything on / the same gateway with audit off (the Portcullis row). */
+  audit_on_vs_off_calls_per_s_c16: number;
+  everything_on_p50_minus_supergateway_p50_ms_c1: number;
+  /** Gateway CPU per call, everything on minus audit off, at concurrency 16. */
+  audit_cpu_ms_per_call_c16: number | undefined;
+}
+
+function difference(a: number | undefined, b: number | undefined): number | undefined {
+  return a === undefined || b === undefined ? undefined : a - b;
 }
 
 async function spine(): Promise<SpineFigures> {
-  const [direct, portcullis, supergateway] = await withPeers(
-    [connectDirect, () => connectPortcullis(DEFAULT_SETUP), connectSupergateway],
+  const [direct, portcullis, everything, supergateway] = await withPeers(
+    [connectDirect, () => connectPortcullis(DEFAULT_SETUP), () => connectPortcullis(everythingOn()), connectSupergateway],
     (peers) => measure(peers, SCALE.spineRuns),
   );
-  if (direct === undefined || portcullis === undefined || supergateway === undefined) throw new Error('a peer produced no figures');
+  if (direct === undefined || portcullis === undefined || everything === undefined || supergateway === undefined) throw new Error('a peer produced no figures');
   return {
     direct,
     portcullis,
+    everything_on: everything,
     supergateway,
     portcullis_vs_supergateway_calls_per_s_c16: portcullis.c16.calls_per_s / supergateway.c16.calls_per_s,
     portcullis_added_p50_ms_c1: portcullis.c1.p50_ms - direct.c1.p50_ms,
@@ -121,7 +143,76 @@ async function spine(): Promise<SpineFigures> {
       portcullis.c16.proxy_cpu_ms_per_call === undefined || supergateway.c16.proxy_cpu_ms_per_call === undefined
         ? undefined
         : portcullis.c16.proxy_cpu_ms_per_call / supergateway.c16.proxy_cpu_ms_per_call,
+    everything_on_vs_supergateway_calls_per_s_c16: everything.c16.calls_per_s / supergateway.c16.calls_per_s,
+    audit_on_vs_off_calls_per_s_c16: everything.c16.calls_per_s / portcullis.c16.calls_per_s,
+    everything_on_p50_minus_supergateway_p50_ms_c1: everything.c1.p50_ms - supergateway.c1.p50_ms,
+    audit_cpu_ms_per_call_c16: difference(everything.c16.proxy_cpu_ms_per_call, portcullis.c16.proxy_cpu_ms_per_call),
   };
+}
+
+interface MemoryFigures {
+  /** Gateway RSS (MiB), everything on, with one warmed-up session. */
+  rss_mb_warm?: number;
+  idle_sessions: number;
+  rss_mb_idle_sessions?: number;
+  /** Highest RSS during a c=64 load (with the idle sessions still open). */
+  rss_mb_peak_c64?: number;
+  c64: LoadResult;
+}
+
+/** The everything-on gateway's resident memory: warm, with SCALE.idleSessions idle sessions, and under c=64. */
+async function memory(): Promise<MemoryFigures> {
+  const setup = everythingOn({ listen: { port: 0, max_sessions_per_agent: SCALE.idleSessions + 64 } });
+  return withPeers([() => connectPortcullis(setup)], async ([peer]) => {
+    const pid = peer?.proxyPid;
+    if (peer === undefined || pid === undefined) throw new Error('memory: no gateway process');
+    const warmRss = processRssMb(pid);
+    const sessions = await openIdleSessions(peer, SCALE.idleSessions);
+    try {
+      const idleRss = processRssMb(pid);
+      let c64: LoadResult | undefined;
+      const peak = await peakRssMbDuring(pid, async () => (c64 = await runLoad(echoCall(peer), SCALE.callsC64, 64, SCALE.capMs * 2)));
+      if (c64 === undefined) throw new Error('memory: the c=64 load did not run');
+      const figures: MemoryFigures = { idle_sessions: sessions.count, c64 };
+      if (warmRss !== undefined) figures.rss_mb_warm = warmRss;
+      if (idleRss !== undefined) figures.rss_mb_idle_sessions = idleRss;
+      if (peak !== undefined) figures.rss_mb_peak_c64 = peak;
+      return figures;
+    } finally {
+      await sessions.close();
+    }
+  });
+}
+
+interface HttpUpstreamFigures {
+  direct: AtConcurrency;
+  /** Everything on, the upstream over Streamable HTTP. */
+  portcullis: AtConcurrency;
+  proxy: AtConcurrency;
+  portcullis_vs_direct_calls_per_s_c16: number;
+  proxy_vs_direct_calls_per_s_c16: number;
+}
+
+/** server-everything over Streamable HTTP: direct, through Portcullis (everything on), through a plain proxy. */
+async function httpUpstream(): Promise<HttpUpstreamFigures> {
+  const upstream = await startEverythingHttp();
+  try {
+    const setup = everythingOn({ upstreams: { everything: { http: { url: upstream.url.href } } } });
+    const [direct, portcullis, proxy] = await withPeers(
+      [() => connectHttpDirect(upstream.url), () => connectPortcullis(setup), () => connectHttpProxy(upstream.url)],
+      (peers) => measure(peers, SCALE.controlRuns),
+    );
+    if (direct === undefined || portcullis === undefined || proxy === undefined) throw new Error('an HTTP upstream peer produced no figures');
+    return {
+      direct,
+      portcullis,
+      proxy,
+      portcullis_vs_direct_calls_per_s_c16: portcullis.c16.calls_per_s / direct.c16.calls_per_s,
+      proxy_vs_direct_calls_per_s_c16: proxy.c16.calls_per_s / direct.c16.calls_per_s,
+    };
+  } finally {
+    await upstream.stop();
+  }
 }
 
 interface ControlFigures {
@@ -190,9 +281,42 @@ interface PolicyDecisions {
   result: DecisionFigures;
 }
 
-function report(host: Machine, spineFigures: SpineFigures, decisions: PolicyDecisions, compileFigures: CompileFigures, ladder: ControlFigures[], audit: AuditFigures): void {
-  const say = (text: string): void => void process.stdout.write(`${text}\n`);
+const say = (text: string): void => void process.stdout.write(`${text}\n`);
+
+/** A measured figure beside its target, and whether it meets it. */
+function targetRow(label: string, value: number | undefined, digits: number, unit: string, target: string, met: boolean | undefined): string[] {
+  return [label, `${fixed(value, digits)}${unit}`, target, met === undefined ? 'n/a' : met ? 'yes' : 'NO'];
+}
+
+const within = (value: number | undefined, limit: number): boolean | undefined => (value === undefined ? undefined : value <= limit);
+
+/** Issue 16: the firewall as it runs, evidence on, against its targets; every ratio from peers measured in the same rounds. */
+function headline(spineFigures: SpineFigures, mem: MemoryFigures, http: HttpUpstreamFigures): void {
+  const all = spineFigures.everything_on;
+  const sg = spineFigures.supergateway;
+  say(`\n== headline: everything on (mTLS, policy, audit fsync always, inspection, pinning, validation, rate limits), median of ${SCALE.spineRuns} rounds ==`);
+  say(
+    formatTable(
+      ['', 'measured', 'target', 'met'],
+      [
+        ['everything on, calls/s at c=16', fixed(all.c16.calls_per_s, 0), '', ''],
+        targetRow('  / supergateway (same rounds)', spineFigures.everything_on_vs_supergateway_calls_per_s_c16, 2, 'x', '>= 2x', spineFigures.everything_on_vs_supergateway_calls_per_s_c16 >= 2),
+        targetRow('  / audit off (same rounds)', spineFigures.audit_on_vs_off_calls_per_s_c16 * 100, 0, '%', '>= 85%', spineFigures.audit_on_vs_off_calls_per_s_c16 >= 0.85),
+        targetRow('c=1 p50 minus supergateway p50', spineFigures.everything_on_p50_minus_supergateway_p50_ms_c1, 3, ' ms', '<= 0.3 ms', spineFigures.everything_on_p50_minus_supergateway_p50_ms_c1 <= 0.3),
+        targetRow('audit CPU per call (on - off, c=16)', spineFigures.audit_cpu_ms_per_call_c16, 3, ' ms', '<= 0.05 ms', within(spineFigures.audit_cpu_ms_per_call_c16, 0.05)),
+        targetRow(`gateway RSS, ${mem.idle_sessions} idle sessions`, mem.rss_mb_idle_sessions, 0, ' MiB', '<= 150 MiB', within(mem.rss_mb_idle_sessions, 150)),
+        targetRow('gateway RSS, peak under c=64', mem.rss_mb_peak_c64, 0, ' MiB', '<= 200 MiB', within(mem.rss_mb_peak_c64, 200)),
+        targetRow('HTTP upstream: Portcullis / direct, c=16', http.portcullis_vs_direct_calls_per_s_c16 * 100, 0, '%', '>= 85%', http.portcullis_vs_direct_calls_per_s_c16 >= 0.85),
+      ],
+    ),
+  );
+  say(`c=1 p50: everything on ${fixed(all.c1.p50_ms, 3)} ms, supergateway ${fixed(sg.c1.p50_ms, 3)} ms; warm gateway RSS ${fixed(mem.rss_mb_warm, 0)} MiB; c=64: ${fixed(mem.c64.calls_per_s, 0)} calls/s, ${mem.c64.errors} errors`);
+  say('Calls/s depend on what else the machine runs; the ratios compare peers measured in the same rounds, and CPU per call holds on a busy machine.');
+}
+
+function report(host: Machine, spineFigures: SpineFigures, decisions: PolicyDecisions, compileFigures: CompileFigures, ladder: ControlFigures[], audit: AuditFigures, mem: MemoryFigures, http: HttpUpstreamFigures): void {
   say(`Portcullis bench: Node ${process.version}, ${host.cpus} CPUs, load average ${fixed(host.load_average_1m, 2)} at start`);
+  headline(spineFigures, mem, http);
   say(
     `\n== tools/call echo (server-everything), median of ${SCALE.spineRuns} runs; up to ${SCALE.callsC1} calls at c=1, ${SCALE.callsC16} at c=16, ${SCALE.capMs / 1000} s each ==`,
   );
@@ -200,6 +324,7 @@ function report(host: Machine, spineFigures: SpineFigures, decisions: PolicyDeci
     formatTable(LOAD_HEADERS, [
       ...loadRows('direct stdio', spineFigures.direct),
       ...loadRows('Portcullis (mTLS + default policy)', spineFigures.portcullis),
+      ...loadRows('Portcullis, everything on (+ audit)', spineFigures.everything_on),
       ...loadRows('supergateway --stateful', spineFigures.supergateway),
     ]),
   );
@@ -236,6 +361,16 @@ function report(host: Machine, spineFigures: SpineFigures, decisions: PolicyDeci
       ? `audit on vs off at c=16: ${fixed(audit.on_calls_per_s_c16, 0)} vs ${fixed(audit.off_calls_per_s_c16, 0)} calls/s (${fixed(audit.ratio * 100, 0)}%)`
       : `audit on vs off: not measured (${audit.unavailable ?? ''})`,
   );
+
+  say(`\n== server-everything over Streamable HTTP, median of ${SCALE.controlRuns} runs ==`);
+  say(
+    formatTable(LOAD_HEADERS, [
+      ...loadRows('direct HTTP', http.direct),
+      ...loadRows('Portcullis, everything on', http.portcullis),
+      ...loadRows('supergateway over mcp-remote', http.proxy),
+    ]),
+  );
+  say(`/ direct calls/s at c=16: Portcullis ${fixed(http.portcullis_vs_direct_calls_per_s_c16 * 100, 0)}%, supergateway over mcp-remote ${fixed(http.proxy_vs_direct_calls_per_s_c16 * 100, 0)}%`);
 }
 
 /** What the figures were measured on: a busy machine explains slow calls/s (proxy CPU per call holds). */
@@ -263,7 +398,14 @@ async function main(): Promise<void> {
   process.stderr.write(`bench: control ladder...\n`);
   const ladder = await controls();
   const audit = auditCost(ladder);
-  report(before, spineFigures, decisions, compileFigures, ladder, audit);
+  process.stderr.write(`bench: gateway memory (${SCALE.idleSessions} idle sessions, c=64)...\n`);
+  const mem = await memory();
+  process.stderr.write(`bench: HTTP upstream...\n`);
+  const http = await httpUpstream();
+  process.stderr.write(`bench: orchestration overhead...\n`);
+  const orchestration = await measureOrchestration(quick ? 2 : 9);
+  report(before, spineFigures, decisions, compileFigures, ladder, audit, mem, http);
+  process.stdout.write(`${orchestrationReport(orchestration)}\n`);
   const json = {
     node: process.version,
     machine: { before, after: machine() },
@@ -274,18 +416,25 @@ async function main(): Promise<void> {
     policy: { decision: decisions, compile: compileFigures },
     audit,
     controls: ladder,
+    memory: mem,
+    http_upstream: http,
+    orchestration,
   };
   process.stdout.write(`\nJSON:\n${JSON.stringify(json, null, 2)}\n`);
-  const failed = failedCalls(spineFigures, ladder);
+  const failed = failedCalls(spineFigures, ladder, mem, http);
   if (failed > 0) {
     process.stderr.write(`bench: ${failed} calls failed (see the errors column and first_error in the JSON); those figures are not comparable\n`);
     process.exitCode = 1;
   }
 }
 
-function failedCalls(spineFigures: SpineFigures, ladder: readonly ControlFigures[]): number {
-  const all = [spineFigures.direct, spineFigures.portcullis, spineFigures.supergateway, ...ladder.flatMap((s) => (s.figures ? [s.figures] : []))];
-  return all.reduce((sum, f) => sum + f.c1.errors + f.c16.errors, 0);
+function failedCalls(spineFigures: SpineFigures, ladder: readonly ControlFigures[], mem: MemoryFigures, http: HttpUpstreamFigures): number {
+  const all = [
+    spineFigures.direct, spineFigures.portcullis, spineFigures.everything_on, spineFigures.supergateway,
+    ...ladder.flatMap((s) => (s.figures ? [s.figures] : [])),
+    http.direct, http.portcullis, http.proxy,
+  ];
+  return all.reduce((sum, f) => sum + f.c1.errors + f.c16.errors, mem.c64.errors);
 }
 
 main().catch((err: unknown) => {

@@ -74,13 +74,14 @@ async function allSeqs(dir: string): Promise<Set<number>> {
   return seqs;
 }
 
-t.test('SIGKILL under load: restart recovers, verify passes, every acknowledged record is there', async (t) => {
+t.test('SIGKILL under load (32 callers, decisions and outcomes): restart recovers, verify passes, every acknowledged record is there', async (t) => {
   const dir = path.join(tempDir(t), 'audit');
   const writer = startWriter(t, dir, 'load');
   await writer.until((lines) => acks(lines).length >= 400);
   writer.kill('SIGKILL');
   t.match(await writer.exited, { signal: 'SIGKILL' });
   const acked = acks(writer.lines);
+  t.equal(new Set(acked).size, acked.length, 'no seq acknowledged twice');
 
   const log = await AuditLog.open({ config: auditConfig(dir), signer: await createCheckpointSigner(keys.privateKey) });
   await log.record(decisionEvent(100_000));
@@ -130,7 +131,7 @@ t.test('disk full (file size limit): calls are refused, then recovery and verify
   await writer.exited;
   t.ok(acks(writer.lines).length > 10, 'wrote until the limit');
   t.ok(writer.lines.includes('write-failed'), 'metrics observer told');
-  t.ok(writer.lines.includes('refused AUDIT_UNAVAILABLE EFBIG'), 'the call is refused with the reason');
+  t.equal(writer.lines.filter((l) => l === 'refused AUDIT_UNAVAILABLE EFBIG').length, 16, 'every caller is refused with the reason');
   t.ok(writer.lines.includes('check-throws true'), 'check() fails closed');
   t.ok(writer.lines.includes('available false'));
 
@@ -149,6 +150,21 @@ t.test('a closed file descriptor fails closed until the periodic reopen succeeds
   // The refused record never reached the disk: the reopened log continues the chain at seq 6.
   t.same(writer.lines, ['ack 1', 'ack 2', 'ack 3', 'ack 4', 'ack 5', 'write-failed', 'refused AUDIT_UNAVAILABLE EBADF', 'check-throws true', 'available true', 'ack 6']);
   t.match(await verifyAudit(dir, { publicKey: keys.publicKey }), { ok: true });
+});
+
+t.test('a batch that cannot be written fails every caller in it, and nothing of it is acknowledged', async (t) => {
+  const dir = path.join(tempDir(t), 'audit');
+  const writer = startWriter(t, dir, 'closefd-batch');
+  t.match(await writer.exited, { code: 0 });
+  t.same(writer.lines[0], 'ack 1');
+  t.ok(writer.lines.includes('write-failed'), 'metrics observer told');
+  const answers = writer.lines.slice(1).filter((l) => l.startsWith('ack ') || l.startsWith('refused '));
+  t.equal(answers.length, 40);
+  t.same(new Set(answers), new Set(['refused AUDIT_UNAVAILABLE EBADF']), 'all 40 callers of the batch refused');
+  t.equal(writer.lines[writer.lines.length - 1], 'check-throws true', 'the log fails closed');
+  const log = await AuditLog.open({ config: auditConfig(dir), signer: await createCheckpointSigner(keys.privateKey) });
+  await log.close();
+  t.match(await verifyAudit(dir, { publicKey: keys.publicKey }), { ok: true, lastSeq: 2 }, 'the record before it and the closing checkpoint');
 });
 
 t.test('an audit folder that cannot be used refuses to open', async (t) => {

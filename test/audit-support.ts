@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AUDIT_DEFAULTS, type AuditConfig } from '../gateway/audit/config.js';
-import { recordHash } from '../gateway/audit/chain.js';
+import { hashedLine, recordHashV1 } from '../gateway/audit/chain.js';
 import type { DecisionEvent, OutcomeEvent } from '../gateway/audit/events.js';
 
 /** A fresh folder under the OS temp dir, removed when the test ends. */
@@ -65,14 +65,13 @@ export function writeLinesTo(file: string, lines: string[]): void {
   writeFileSync(file, lines.map((l) => `${l}\n`).join(''));
 }
 
-/** What a forger without the key does: recompute prev and hash of every record from `from` on. */
+/** What a forger without the key does: recompute prev and hash of every record from `from` on, each by its version. */
 export function rechain(lines: string[], from: number): string[] {
   const out = [...lines];
   for (let i = from; i < out.length; i++) {
-    const record = JSON.parse(out[i] as string) as Record<string, unknown>;
+    const { hash: _old, ...record } = JSON.parse(out[i] as string) as Record<string, unknown>;
     if (i > 0) record.prev = (JSON.parse(out[i - 1] as string) as { hash: string }).hash;
-    record.hash = recordHash(record);
-    out[i] = JSON.stringify(record);
+    out[i] = record.v === 1 ? JSON.stringify({ ...record, hash: recordHashV1(record) }) : hashedLine(JSON.stringify(record).slice(0, -1)).line.trimEnd();
   }
   return out;
 }

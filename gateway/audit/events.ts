@@ -3,6 +3,7 @@
  * (records). One decision record per policy decision, one outcome record per
  * forwarded (or refused after allow) call, correlated by `call_id`.
  */
+import type { AgentInput, MessageInput, ToolInput } from '../policy/engine/decision.js';
 import type { Findings } from '../sanitize/text.js';
 
 export interface AuditAgent {
@@ -35,6 +36,16 @@ export interface DecisionEvent extends CallEvent {
   revision: string;
   classification?: readonly string[];
   latency_ms: { decision: number };
+  /** The policy input that decided (replay), less the arguments (above), the result and the time (the record's ts). */
+  input?: RecordedInput;
+  /** "sha256:<hex>" of the canonical JSON of `input` before sanitizing: replay tells a faithful copy by it. */
+  input_digest?: string;
+}
+
+export interface RecordedInput {
+  agent: AgentInput;
+  message: Omit<MessageInput, 'arguments' | 'result'>;
+  tool?: ToolInput;
 }
 
 export interface OutcomeEvent extends CallEvent {
@@ -52,7 +63,7 @@ export interface OutcomeEvent extends CallEvent {
  */
 export interface ControlEvent {
   type: 'event';
-  control: 'hold' | 'pin' | 'rate-limit' | 'redaction' | 'session' | 'refusal';
+  control: 'hold' | 'pin' | 'rate-limit' | 'redaction' | 'session' | 'refusal' | 'policy-shadow' | 'evidence' | 'replica';
   /** What happened, e.g. proposed, approved, quarantined, refused, masked. */
   event: string;
   /** Names, ids, digests and counts: sanitized like every other field. */
@@ -61,9 +72,9 @@ export interface ControlEvent {
 
 export type AuditEvent = DecisionEvent | OutcomeEvent | ControlEvent;
 
-/** Every record on disk carries these; `hash` is SHA-256 over the canonical JSON of the rest. */
+/** Every record on disk carries these; what `hash` covers depends on `v` (see chain.ts). */
 export interface RecordEnvelope {
-  v: 1;
+  v: 1 | 2;
   seq: number;
   ts: string;
   type: 'decision' | 'outcome' | 'event' | 'checkpoint' | 'recovery';

@@ -1,6 +1,6 @@
 /** Reading audit files back: lines as bytes (a torn line may not be valid UTF-8) and records. */
 import { readFile, stat } from 'node:fs/promises';
-import { recordHash, sha256Hex } from './chain.js';
+import { sha256Hex } from './chain.js';
 import type { AuditRecord, RecoveryRecord } from './events.js';
 import { listAuditFiles } from './files.js';
 
@@ -42,13 +42,9 @@ export function parseLine(line: Buffer | string): AuditRecord | undefined {
   }
   const r = value as Partial<AuditRecord> | null;
   if (typeof r !== 'object' || r === null || Array.isArray(r)) return undefined;
-  if (r.v !== 1 || !Number.isSafeInteger(r.seq) || typeof r.ts !== 'string' || !TYPES.has(r.type as string)) return undefined;
+  if ((r.v !== 1 && r.v !== 2) || !Number.isSafeInteger(r.seq) || typeof r.ts !== 'string' || !TYPES.has(r.type as string)) return undefined;
   if (typeof r.prev !== 'string' || !HEX64.test(r.prev) || typeof r.hash !== 'string') return undefined;
   return r as AuditRecord;
-}
-
-export function hashMatches(record: AuditRecord): boolean {
-  return recordHash(record as unknown as Record<string, unknown>) === record.hash;
 }
 
 /** True when `next` is a recovery record sealing exactly `line`'s bytes. */

@@ -5,11 +5,11 @@
  */
 import type { KeyObject } from 'node:crypto';
 import path from 'node:path';
-import { GENESIS_HASH } from './chain.js';
+import { GENESIS_HASH, hashMatches } from './chain.js';
 import { checkpointProblem } from './checkpoint.js';
 import type { AuditRecord, CheckpointRecord } from './events.js';
 import { firstSeqOfName } from './files.js';
-import { auditFilesOf, hashMatches, parseLine, readLines, seals } from './read.js';
+import { auditFilesOf, parseLine, readLines, seals } from './read.js';
 
 export type ProblemKind = 'edited' | 'removed' | 'inserted' | 'reordered' | 'malformed' | 'bad-signature';
 
@@ -112,7 +112,7 @@ export async function verifyAudit(target: string, options: { publicKey?: KeyObje
         report.problem = problem('malformed', at, 'line is not an audit record (edited or damaged)');
         return report;
       }
-      if (!hashMatches(r)) {
+      if (!hashMatches(r, raw)) {
         report.problem = problem('edited', at, `seq ${r.seq} does not match its hash`, r.seq);
         return report;
       }

@@ -1,21 +1,23 @@
 /**
- * The append-only audit log. One serial writer owns the hash chain: events
- * queue up, are sealed in arrival order, written in batches (one write and,
- * with fsync "always", one fdatasync per batch) and only then acknowledged.
- * Any write failure fails the log closed: `check()` throws and every record
- * is refused until a periodic reopen (which recovers the tail) succeeds.
+ * The append-only audit log. One serial writer owns the hash chain. Group
+ * commit: every record queued in one event-loop turn (and every record queued
+ * while the previous batch was being written) is sealed in arrival order and
+ * written with one write and, with fsync "always", one fdatasync; only then is
+ * each of its callers answered. Any write failure fails the batch and the log
+ * closed: `check()` throws and every record is refused until a periodic reopen
+ * (which recovers the tail) succeeds.
  */
 import { open, mkdir, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import path from 'node:path';
-import { redactJson } from '../sanitize/json.js';
-import type { Findings } from '../sanitize/text.js';
-import { GENESIS_HASH, argumentsDigest, seal, sha256Hex } from './chain.js';
-import { hashMatches, parseLine } from './read.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { GENESIS_HASH, hashMatches, sealLine, sha256Hex } from './chain.js';
+import { parseLine } from './read.js';
 import type { CheckpointSigner } from './checkpoint.js';
 import type { AuditConfig } from './config.js';
+import { recordBodies, type RecordBody } from './body.js';
 import { auditFileName, listAuditFiles, readTail } from './files.js';
-import type { AuditEvent, AuditReceipt, AuditRecord, RecordEnvelope } from './events.js';
+import type { AuditEvent, AuditReceipt, RecordEnvelope } from './events.js';
 
 /** Thrown (and rejected with) while the audit trail cannot record: callers must refuse the call. */
 export class AuditUnavailableError extends Error {
@@ -43,8 +45,7 @@ export interface AuditLogOptions {
 }
 
 interface Pending {
-  body: Record<string, unknown>;
-  redactions: Findings;
+  body: RecordBody;
   resolve: (receipt: AuditReceipt) => void;
   reject: (error: Error) => void;
 }
@@ -70,6 +71,7 @@ export class AuditLog {
   private readonly signer: CheckpointSigner;
   private readonly observer: AuditObserver | undefined;
   private readonly now: () => number;
+  private readonly bodyOf: (event: AuditEvent) => RecordBody;
   private handle: FileHandle | undefined;
   private fileSize = 0;
   private fileOpenedAt = 0;
@@ -88,6 +90,7 @@ export class AuditLog {
     this.signer = options.signer;
     this.observer = options.observer;
     this.now = options.now ?? Date.now;
+    this.bodyOf = recordBodies(options.config.max_field_length);
   }
 
   /** Opens (or creates) the log, sealing a torn last line left by a crash. Throws when it cannot. */
@@ -121,16 +124,15 @@ export class AuditLog {
     } catch (error) {
       return Promise.reject(error);
     }
-    let prepared: { body: Record<string, unknown>; redactions: Findings };
+    let body: RecordBody;
     try {
-      prepared = this.toBody(event);
+      body = this.bodyOf(event);
     } catch {
       // Only non-JSON arguments (a BigInt, a non-finite number) get here: refuse rather than guess a digest.
       return Promise.reject(new TypeError('audit: the call arguments are not JSON'));
     }
-    const { body, redactions } = prepared;
     return new Promise((resolve, reject) => {
-      this.queue.push({ body, redactions, resolve, reject });
+      this.queue.push({ body, resolve, reject });
       this.kick();
     });
   }
@@ -152,31 +154,6 @@ export class AuditLog {
     await this.closeHandle();
   }
 
-  /** Sanitizes every field and replaces raw arguments by their digest plus a redacted copy. */
-  private toBody(event: AuditEvent): { body: Record<string, unknown>; redactions: Findings } {
-    const maxLength = this.config.max_field_length;
-    if (event.type !== 'decision') {
-      const { value, found } = redactJson(event, { maxLength });
-      return { body: value as Record<string, unknown>, redactions: found };
-    }
-    const { arguments: args, redact, ...rest } = event;
-    const fields = redactJson(rest, { maxLength });
-    if (args === undefined) return { body: fields.value as Record<string, unknown>, redactions: fields.found };
-    const stored = redactJson(args, { maxLength, redact: redact ?? [] });
-    const redactions = { ...fields.found };
-    for (const [kind, n] of Object.entries(stored.found)) redactions[kind] = (redactions[kind] ?? 0) + n;
-    return {
-      body: {
-        ...(fields.value as Record<string, unknown>),
-        args_digest: argumentsDigest(args),
-        arguments: stored.value,
-        // In the record: what was taken out of the stored arguments.
-        ...(Object.keys(stored.found).length > 0 ? { redactions: stored.found } : {}),
-      },
-      redactions,
-    };
-  }
-
   private kick(): void {
     if (this.draining || this.queue.length === 0) return;
     this.draining = this.drain().finally(() => {
@@ -187,20 +164,24 @@ export class AuditLog {
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0 && !this.failure) {
+      // Group commit: what the rest of this turn queues joins the batch.
+      await nextTurn();
+      if (this.failure) return;
       const batch = this.queue.splice(0, this.queue.length);
       const done: [Pending, Head][] = [];
       const start = this.head;
       try {
-        await this.rotateIfDue();
+        const ts = new Date(this.now()).toISOString();
+        await this.rotateIfDue(ts);
         const lines: string[] = [];
         for (const item of batch) {
           if (item === 'checkpoint') {
-            if (this.sinceCheckpoint > 0) lines.push(await this.checkpointLine());
+            if (this.sinceCheckpoint > 0) lines.push(await this.checkpointLine(ts));
             continue;
           }
-          lines.push(this.seal(item.body));
+          lines.push(this.seal(item.body.type, item.body.json, ts));
           done.push([item, this.head]);
-          if (this.sinceCheckpoint >= this.config.checkpoint_every) lines.push(await this.checkpointLine());
+          if (this.sinceCheckpoint >= this.config.checkpoint_every) lines.push(await this.checkpointLine(ts));
         }
         if (lines.length > 0) await this.append(lines.join(''));
         this.observer?.recordsWritten(this.head.seq - start.seq);
@@ -208,29 +189,22 @@ export class AuditLog {
         this.fail(error, batch);
         return;
       }
-      for (const [item, head] of done) item.resolve({ seq: head.seq, hash: head.hash, redactions: item.redactions });
+      for (const [item, head] of done) item.resolve({ seq: head.seq, hash: head.hash, redactions: item.body.redactions });
     }
   }
 
-  /** Adds seq, ts, prev and hash; advances the head. Returns the line to write. */
-  private seal(body: Record<string, unknown>): string {
-    const { type, ...fields } = body;
-    const envelope: Omit<RecordEnvelope, 'hash'> = {
-      v: 1,
-      seq: this.head.seq + 1,
-      ts: new Date(this.now()).toISOString(),
-      type: type as RecordEnvelope['type'],
-      prev: this.head.hash,
-    };
-    const record = seal({ ...envelope, ...fields } as Omit<AuditRecord, 'hash'>);
-    this.head = { seq: record.seq, hash: record.hash };
-    this.sinceCheckpoint = record.type === 'checkpoint' ? 0 : this.sinceCheckpoint + 1;
-    return `${JSON.stringify(record)}\n`;
+  /** Seals the next record (seq, ts, prev, hash) and advances the head. Returns the line to write. */
+  private seal(type: RecordEnvelope['type'], fieldsJson: string, ts: string): string {
+    const seq = this.head.seq + 1;
+    const { line, hash } = sealLine({ seq, ts, type, prev: this.head.hash }, fieldsJson);
+    this.head = { seq, hash };
+    this.sinceCheckpoint = type === 'checkpoint' ? 0 : this.sinceCheckpoint + 1;
+    return line;
   }
 
-  private async checkpointLine(): Promise<string> {
+  private async checkpointLine(ts: string): Promise<string> {
     const jws = await this.signer.sign({ seq: this.head.seq, hash: this.head.hash });
-    return this.seal({ type: 'checkpoint', jws });
+    return this.seal('checkpoint', JSON.stringify({ jws }), ts);
   }
 
   private async append(text: string): Promise<void> {
@@ -248,12 +222,12 @@ export class AuditLog {
     else this.dirty = true;
   }
 
-  private async rotateIfDue(): Promise<void> {
+  private async rotateIfDue(ts: string): Promise<void> {
     const tooBig = this.fileSize >= this.config.rotate_bytes;
     const tooOld = this.fileSize > 0 && this.now() - this.fileOpenedAt >= this.config.rotate_seconds * 1000;
     if (!tooBig && !tooOld) return;
     // Each file ends signed, so a file verifies on its own up to its last record.
-    if (this.sinceCheckpoint > 0) await this.append(await this.checkpointLine());
+    if (this.sinceCheckpoint > 0) await this.append(await this.checkpointLine(ts));
     if (this.config.fsync !== 'never') await this.handle?.datasync();
     await this.closeHandle();
     await this.openFile(path.join(this.config.dir, auditFileName(this.head.seq + 1)));
@@ -302,7 +276,7 @@ export class AuditLog {
       if (i === files.length - 1) partial = tail.partial;
       if (tail.lastLine === undefined) continue;
       const last = parseLine(tail.lastLine);
-      if (!last || !hashMatches(last)) {
+      if (!last || !hashMatches(last, tail.lastLine)) {
         throw new AuditUnavailableError(`last record of ${path.basename(files[i] as string)} is corrupt: run "portcullis audit verify"`);
       }
       this.head = { seq: last.seq, hash: last.hash };
@@ -313,10 +287,8 @@ export class AuditLog {
     // Records since the last checkpoint are unknown after a restart: sign at the next opportunity.
     this.sinceCheckpoint = this.head.seq > 0 ? 1 : 0;
     if (partial) {
-      const line = this.seal({
-        type: 'recovery',
-        partial: { bytes: partial.length, sha256: sha256Hex(partial) },
-      });
+      const fields = { partial: { bytes: partial.length, sha256: sha256Hex(partial) } };
+      const line = this.seal('recovery', JSON.stringify(fields), new Date(this.now()).toISOString());
       await this.append(`\n${line}`);
       if (this.config.fsync !== 'always') await this.handle?.datasync();
       this.observer?.recordsWritten(1);
