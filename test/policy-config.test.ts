@@ -30,9 +30,16 @@ async function sign(dir: string, keyid: string, privatePem: string): Promise<voi
 
 t.test('the policy section has strict defaults and rejects unknown keys', async (t) => {
   const config = configFromObject({}, '/srv/portcullis');
-  t.same(config.policy, { dir: 'policies', run_tests: true, memory_pages: { initial: 16, maximum: 512 } });
+  t.same(config.policy, { dir: 'policies', run_tests: true, status_file: 'var/policy-status.json', memory_pages: { initial: 16, maximum: 512 } });
   t.throws(() => configFromObject({ policy: { dri: 'x' } }, '/srv'), { name: 'ConfigError' });
   t.throws(() => configFromObject({ policy: { signing: { keys: {} } } }, '/srv'), { name: 'ConfigError' });
+  const git = configFromObject({ policy: { git: { url: 'https://git.example/p.git' } } }, '/srv');
+  t.same(git.policy.git, { url: 'https://git.example/p.git', ref: 'main', path: '.', poll_s: 60 }, 'git defaults');
+  for (const bad of [{ ref: '--upload-pack=x' }, { ref: 'a/../b' }, { path: '../x' }, { path: '/etc' }, { path: 'a:b' }, { url: '--upload-pack=x' }, { poll_s: 0 }, { signers: [] }]) {
+    t.throws(() => configFromObject({ policy: { git: { url: 'repo', ...bad } } }, '/srv'), { name: 'ConfigError' }, `git ${JSON.stringify(bad)} refused`);
+  }
+  t.throws(() => configFromObject({ policy: { shadow: { dir: 'a', bundle: 'b.tar.gz' } } }, '/srv'), { name: 'ConfigError' }, 'one shadow source');
+  t.throws(() => configFromObject({ policy: { shadow: { run_tests: false } } }, '/srv'), { name: 'ConfigError' }, 'a shadow names its source');
 });
 
 t.test('signing keys make the gateway run only bundles they signed', async (t) => {
@@ -45,13 +52,13 @@ t.test('signing keys make the gateway run only bundles they signed', async (t) =
 
   const signedConfig = configFromObject({ policy: { bundle: 'signed.tar.gz', signing } }, dir);
   const signed = policySource(signedConfig.policy, resolve(signedConfig));
-  const running = new PolicyReloader(signed.location, signed.options);
+  const running = new PolicyReloader(signed.source, signed.options);
   await running.start();
   t.match(running.revision, /^sha256:/);
 
   const unsignedConfig = configFromObject({ policy: { bundle: 'unsigned.tar.gz', signing } }, dir);
   const unsigned = policySource(unsignedConfig.policy, resolve(unsignedConfig));
-  await t.rejects(new PolicyReloader(unsigned.location, unsigned.options).start(), { message: /not signed/ });
+  await t.rejects(new PolicyReloader(unsigned.source, unsigned.options).start(), { message: /not signed/ });
 
   const folderConfig = configFromObject({ policy: { dir: '.', signing } }, dir);
   t.throws(() => policySource(folderConfig.policy, resolve(folderConfig)), { message: /requires policy.bundle/ });

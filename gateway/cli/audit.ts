@@ -1,7 +1,7 @@
 /**
  * `portcullis audit verify <file|dir> [--key <pem|jwk>] [--json]`
  * `portcullis audit query <file|dir> [--agent ID] [--server S] [--tool T]
- *    [--decision allow|deny|hold] [--type T] [--since TIME] [--until TIME] [--limit N]`
+ *    [--decision allow|deny|hold] [--call-id ID] [--type T] [--since TIME] [--until TIME] [--limit N]`
  * Exit codes: 0 OK, 1 verification failed, 2 usage or I/O error.
  */
 import { readFile } from 'node:fs/promises';
@@ -16,7 +16,7 @@ import { UsageError } from './args.js';
 export const USAGE = `usage:
   portcullis audit verify <file|dir> [--key <cert.pem|public.pem|key.jwk>] [--json]
   portcullis audit query <file|dir> [--agent ID] [--server NAME] [--tool NAME]
-      [--decision allow|deny|hold] [--type decision|outcome|event|checkpoint|recovery]
+      [--decision allow|deny|hold] [--call-id ID] [--type decision|outcome|event|checkpoint|recovery]
       [--since TIME] [--until TIME] [--limit N]
   TIME is ISO 8601 or a duration back from now: 30s, 15m, 2h, 7d.`;
 
@@ -63,7 +63,7 @@ async function verify(args: string[], io: Io): Promise<number> {
  * anything: every character outside printable ASCII is written as a JSON
  * \u escape, so the output stays valid JSON and inert on a terminal.
  */
-function terminalSafeJson(value: unknown): string {
+export function terminalSafeJson(value: unknown): string {
   return JSON.stringify(value).replace(/[^\x20-\x7e]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
@@ -76,7 +76,7 @@ function oneOf<T extends string>(name: string, value: string | undefined, allowe
   return value as T;
 }
 
-function timeBound(name: string, value: string | undefined): number | undefined {
+export function timeBound(name: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const at = parseTimeBound(value);
   if (at === undefined) throw new UsageError(`--${name}: not a time (ISO 8601 or 30s/15m/2h/7d)`);
@@ -92,6 +92,7 @@ async function query(args: string[], io: Io): Promise<number> {
       server: { type: 'string' },
       tool: { type: 'string' },
       decision: { type: 'string' },
+      'call-id': { type: 'string' },
       type: { type: 'string' },
       since: { type: 'string' },
       until: { type: 'string' },
@@ -107,6 +108,7 @@ async function query(args: string[], io: Io): Promise<number> {
     server: values.server,
     tool: values.tool,
     decision: oneOf('decision', values.decision, DECISIONS),
+    callId: values['call-id'],
     type: oneOf('type', values.type, TYPES) as AuditRecord['type'] | undefined,
     since: timeBound('since', values.since),
     until: timeBound('until', values.until),

@@ -25,6 +25,9 @@ import { DEFAULT_POLICY_DIR } from './policy-files.js';
 import { test } from './policy-test.js';
 import { fmt } from './policy-fmt.js';
 import { check } from './policy-check.js';
+import { status } from './policy-status.js';
+import { shadowReport } from './policy-shadow.js';
+import { replay } from './policy-replay.js';
 
 export interface Io {
   stdout: (text: string) => void;
@@ -46,6 +49,9 @@ export const USAGE = `usage: portcullis policy <command>
   eval [dir|bundle|wasm] [-e <entrypoint>] --input <file|->
   sign <bundle.tar.gz> (--key <pem> | --pki <dir>) [--alg <alg>] [--keyid <id>] [--scope <scope>] [-o <out>]
   verify <bundle.tar.gz> (--key <pem> | --pki <dir>) [--alg <alg>] [--keyid <id>] [--scope <scope>]
+  status [--config <portcullis.yaml> | --file <status.json>] [--json]
+  shadow-report --audit <dir> [--since <time>] [--until <time>] [--json]
+  replay <dir|bundle|wasm> --audit <dir> [--since <time>] [--until <time>] [--json] [--fail-on-change]
 dir defaults to ./policies, the entrypoint to ${DECISION_ENTRYPOINT}.`;
 
 const DEFAULT_DIR = DEFAULT_POLICY_DIR;
@@ -170,6 +176,9 @@ async function verify(args: string[], io: Io): Promise<number> {
 }
 
 const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = { build, test, eval: evaluate, sign, verify };
+COMMANDS.status = status;
+COMMANDS['shadow-report'] = shadowReport;
+COMMANDS.replay = replay;
 COMMANDS.fmt = fmt;
 COMMANDS.check = check;
 

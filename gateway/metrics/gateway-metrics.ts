@@ -10,6 +10,7 @@ import { BoundedLabel, NO_TOOL, OTHER, UNLISTED, cleanLabelValue, methodLabel } 
 import { METRICS_DEFAULTS, type MetricsConfig } from './config.js';
 import { PendingCounts } from './pending-counts.js';
 import { ERRORS } from '../errors.js';
+import { CHANGES } from '../policy/shadow/compare.js';
 
 export type RequestDecision = 'allow' | 'deny' | 'hold' | 'error';
 export type UpstreamOutcome = 'ok' | 'error' | 'timeout' | 'refused' | 'cancelled';
@@ -26,6 +27,8 @@ const RATE_SCOPES = new Set<string>(['agent', 'agent_tool', 'server']);
 const HOLD_OUTCOMES = new Set<string>(['approved', 'denied', 'expired', 'cancelled']);
 const PIN_EVENTS = new Set<string>(['pinned', 'quarantined', 'approved', 'reverted']);
 const REFUSAL_REASONS = new Set<string>(Object.keys(ERRORS));
+const SHADOW_RESULTS = new Set<string>(['agree', 'disagree', 'error']);
+const SHADOW_CHANGES = new Set<string>(CHANGES);
 
 function oneOf(allowed: ReadonlySet<string>, value: string): string {
   return allowed.has(value) ? value : OTHER;
@@ -48,6 +51,7 @@ export class GatewayMetrics {
   private readonly auditRecords: Counter;
   private readonly auditErrors: Counter;
   private readonly auditAvailable: Gauge;
+  private readonly stateAvailableGauge: Gauge;
   private readonly rateLimitedCount: Counter<'scope'>;
   private readonly holdsPending: Gauge;
   private readonly holdsTotal: Counter<'outcome'>;
@@ -56,6 +60,8 @@ export class GatewayMetrics {
   private readonly toolsQuarantined: Gauge;
   private readonly refusals: Counter<'reason'>;
   private readonly sessionsOpen: Gauge;
+  private readonly shadowDecisions: Counter<'result'>;
+  private readonly shadowDisagreements: Counter<'change' | 'reason'>;
   /** The two counters every call increments (see pending-counts.ts). */
   private readonly pendingRequests = new PendingCounts<'server' | 'method' | 'decision'>();
   private readonly pendingUpstreamCalls = new PendingCounts<'server' | 'outcome'>();
@@ -161,6 +167,11 @@ export class GatewayMetrics {
       help: '1 while the audit trail accepts records; 0 while calls are refused.',
       registers,
     });
+    this.stateAvailableGauge = new Gauge({
+      name: 'portcullis_state_available',
+      help: '1 while the state replicas share is usable (always with state.backend memory); 0 while Redis is out of reach and calls that need it are refused.',
+      registers,
+    });
     this.rateLimitedCount = new Counter({
       name: 'portcullis_rate_limited_total',
       help: 'Calls refused by a rate limit, by bucket scope (agent, agent_tool, server).',
@@ -204,6 +215,18 @@ export class GatewayMetrics {
     this.sessionsOpen = new Gauge({
       name: 'portcullis_sessions_open',
       help: 'Agent MCP sessions open on the gateway.',
+      registers,
+    });
+    this.shadowDecisions = new Counter({
+      name: 'portcullis_policy_shadow_decisions_total',
+      help: 'Decisions of the shadow candidate policy compared with the live ones: agree, disagree, error (comparison or its audit record failed).',
+      labelNames: ['result'],
+      registers,
+    });
+    this.shadowDisagreements = new Counter({
+      name: 'portcullis_policy_shadow_disagreements_total',
+      help: 'Shadow candidate disagreements by change (newly_deny, newly_allow, hold_added, hold_removed) and first reason.',
+      labelNames: ['change', 'reason'],
       registers,
     });
     this.holdsPending.set(0);
@@ -298,8 +321,22 @@ export class GatewayMetrics {
     this.refusals.inc({ reason: oneOf(REFUSAL_REASONS, reason) });
   }
 
+  /** A shadow candidate's answer compared with the live one (agree, disagree), or a comparison or its record that failed (error). */
+  shadowDecision(result: 'agree' | 'disagree' | 'error'): void {
+    this.shadowDecisions.inc({ result: oneOf(SHADOW_RESULTS, result) });
+  }
+
+  /** `reason`: the first reason of the side that refuses or holds (bounded like denial reasons). */
+  shadowDisagreement(change: string, reason: string): void {
+    this.shadowDisagreements.inc({ change: oneOf(SHADOW_CHANGES, change), reason: this.labels.reason.value(reason) });
+  }
+
   sessions(open: number): void {
     this.sessionsOpen.set(open);
+  }
+
+  stateAvailable(available: boolean): void {
+    this.stateAvailableGauge.set(available ? 1 : 0);
   }
 
   /** Hand to AuditLog.open({ observer }). */

@@ -5,7 +5,7 @@
  */
 import type { JsonRpcErrorBody } from '../errors.js';
 import type { AgentIdentity } from '../identity/agent.js';
-import type { PolicyDecider, RevisedDecision, ToolInput } from '../policy/engine/decision.js';
+import type { PolicyDecider, PolicyInput, RevisedDecision, ToolInput } from '../policy/engine/decision.js';
 import type { Params, RpcId } from '../protocol/jsonrpc.js';
 import type { ToolCatalog } from '../upstreams/tool-catalog.js';
 import type { Enforcement } from './enforcement.js';
@@ -15,6 +15,7 @@ import type { AuditLog, RefusalRecorder } from '../audit/index.js';
 import type { GatewayMetrics } from '../metrics/index.js';
 import type { CancelSignal } from '../protocol/cancellation.js';
 import type { LogSink } from '../util/log.js';
+import type { ShadowPolicy } from './shadow.js';
 
 /** The message being decided: a request or notification, in either direction. */
 export interface PipelineMessage {
@@ -73,6 +74,8 @@ export interface Services {
   refusals: RefusalRecorder;
   metrics: GatewayMetrics;
   log: LogSink;
+  /** The candidate of `policy.shadow`, asked beside the decider and only compared. */
+  shadow?: ShadowPolicy;
   /** Runs a server message from upstream `server` through the pipeline to the agent. */
   relay(channel: AgentChannel, agent: AgentIdentity, server: string, message: PipelineMessage, relatedRequestId: RpcId | undefined, signal: CancelSignal): Promise<Outcome>;
 }
@@ -87,6 +90,8 @@ export interface Verdict {
   classification?: readonly string[];
   /** Set once the decision is in the audit trail. */
   recorded?: boolean;
+  /** The input the deciding decision was made on (recorded for replay). */
+  input?: PolicyInput;
 }
 
 export type Outcome =

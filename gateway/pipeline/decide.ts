@@ -3,9 +3,11 @@
  * stable error and nothing is forwarded; a fan-out goes only to the servers
  * the policy allows. The verdict is kept on the context for audit and metrics,
  * and an allowed one is on record (audit stage) before the message goes on.
+ * A shadow candidate (policy.shadow) is shown each input and decision; it
+ * never changes them.
  */
 import { GatewayError } from '../errors.js';
-import type { RevisedDecision } from '../policy/engine/decision.js';
+import type { PolicyInput, RevisedDecision } from '../policy/engine/decision.js';
 import type { MessageContext, Next, Outcome, Verdict } from './context.js';
 import { policyInput, routeSubject } from './policy-input.js';
 
@@ -23,10 +25,19 @@ export function evaluatePolicy(ctx: MessageContext): Map<string, RevisedDecision
   const started = performance.now();
   const decisions = new Map<string, RevisedDecision>();
   let firstDenial: RevisedDecision | undefined;
+  let denialInput: PolicyInput | undefined;
+  let allowInput: PolicyInput | undefined;
   for (const subject of routeSubject(ctx)) {
-    const decision = ctx.services.decider.decide(policyInput(ctx, subject));
-    if (decision.allow === true) decisions.set(subject.server, decision);
-    else firstDenial ??= decision;
+    const input = policyInput(ctx, subject);
+    const decision = ctx.services.decider.decide(input);
+    ctx.services.shadow?.observe(input, decision, ctx.callId);
+    if (decision.allow === true) {
+      decisions.set(subject.server, decision);
+      allowInput ??= input;
+    } else if (firstDenial === undefined) {
+      firstDenial = decision;
+      denialInput = input;
+    }
   }
   const seconds = (performance.now() - started) / 1000;
   const route = ctx.route;
@@ -38,6 +49,8 @@ export function evaluatePolicy(ctx: MessageContext): Map<string, RevisedDecision
     revision: deciding?.revision ?? ctx.services.decider.revision,
     seconds,
   };
+  const decidingInput = refused ? denialInput : allowInput;
+  if (decidingInput !== undefined) verdict.input = decidingInput;
   if (deciding?.redact !== undefined) verdict.redact = deciding.redact;
   if (deciding?.classification !== undefined) verdict.classification = deciding.classification;
   ctx.verdict = verdict;

@@ -1,21 +1,20 @@
 /**
  * Hot reload: the gateway's PolicyDecider, whose policy can be replaced while
- * it runs. A new version (folder change, bundle replaced, SIGHUP → reload())
- * is prepared off to the side (compiled, Rego tests run, signature checked)
- * and swapped in with one assignment; a version that fails any step never
+ * it runs. A new version (folder change, bundle replaced, new git commit,
+ * SIGHUP → reload()) is prepared off to the side (compiled, Rego tests run,
+ * signature checked) and swapped in with one assignment; a version that fails any step never
  * replaces the running one, and the state says why.
  *
  * Events (for metrics and logs; no metric is registered here):
  *   'reload' (ReloadEvent) after every attempt, result 'success' | 'failure' | 'unchanged'.
  */
 import { EventEmitter } from 'node:events';
-import { watch } from 'node:fs';
-import type { FSWatcher } from 'node:fs';
-import path from 'node:path';
-import { currentRevision, preparePolicy, PolicyRejectedError } from './bundle/artifact.js';
+import { PolicyRejectedError } from './bundle/artifact.js';
 import type { PolicyLocation, PrepareOptions } from './bundle/artifact.js';
 import type { PolicyDecider, PolicyInput, RevisedDecision } from './engine/decision.js';
 import type { PolicyEngine } from './engine/engine.js';
+import { fileSource } from './source/source.js';
+import type { PolicyOrigin, PolicySource } from './source/source.js';
 
 export interface ReloadEvent {
   result: 'success' | 'failure' | 'unchanged';
@@ -27,35 +26,49 @@ export interface ReloadEvent {
 }
 
 export interface ReloadState {
-  running?: { revision: string; since: string };
-  rejected?: { revision?: string; reason: string; at: string };
+  running?: { revision: string; since: string; origin: PolicyOrigin };
+  rejected?: { revision?: string; reason: string; at: string; origin?: PolicyOrigin };
 }
 
 export interface ReloaderOptions extends PrepareOptions {
-  /** Quiet period after the last file change before reloading. */
+  /** Quiet period after the last file change before reloading (file sources). */
   debounceMs?: number;
 }
 
 const NO_POLICY = 'none';
 
+/** What `portcullis policy status` reads: the live policy's state and the shadow candidate's. */
+export interface PolicyStatus {
+  written_at: string;
+  pid: number;
+  live: ReloadState;
+  shadow?: ReloadState;
+}
+
 export class PolicyReloader extends EventEmitter implements PolicyDecider {
   private engine: PolicyEngine | undefined;
   private current: ReloadState = {};
-  private watcher: FSWatcher | undefined;
-  private debounce: NodeJS.Timeout | undefined;
+  readonly source: PolicySource;
   /** Reloads run one at a time; a request during one runs once more afterwards. */
   private inFlight: Promise<ReloadEvent> | undefined;
   private again = false;
-  /** What was on disk (see currentRevision) when the running / last rejected policy was read. */
+  /** Identity (see PolicyVersion.id) of the running / last rejected version. */
   private runningSource: string | undefined;
   private rejectedSource: string | undefined;
 
-  constructor(readonly location: PolicyLocation, private readonly options: ReloaderOptions = {}) {
+  /** A folder, bundle or module on disk (watched), or any other source (e.g. git, polled). */
+  constructor(source: PolicyLocation | PolicySource, private readonly options: ReloaderOptions = {}) {
     super();
+    this.source = 'latest' in source ? source : fileSource(source, options.debounceMs);
   }
 
   get revision(): string {
     return this.engine?.revision ?? NO_POLICY;
+  }
+
+  /** True once a policy runs (a shadow whose candidate never loaded is not asked). */
+  get loaded(): boolean {
+    return this.engine !== undefined;
   }
 
   decide(input: PolicyInput): RevisedDecision {
@@ -99,25 +112,30 @@ export class PolicyReloader extends EventEmitter implements PolicyDecider {
 
   private async attempt(): Promise<ReloadEvent> {
     const started = Date.now();
-    let source: string | undefined;
+    let id: string | undefined;
+    let origin: PolicyOrigin | undefined;
     let event: ReloadEvent;
     try {
-      source = currentRevision(this.location);
-      if (source === this.runningSource || source === this.rejectedSource) {
+      const version = await this.source.latest();
+      ({ id, origin } = version);
+      if (id === this.runningSource || id === this.rejectedSource) {
         event = { result: 'unchanged', revision: this.revision, durationMs: Date.now() - started };
       } else {
-        const prepared = await preparePolicy(this.location, this.options);
+        const prepared = await version.prepare(this.options);
         this.engine = prepared.engine;
-        this.runningSource = source;
+        this.runningSource = id;
         this.rejectedSource = undefined;
-        this.current = { running: { revision: prepared.revision, since: new Date().toISOString() } };
+        this.current = { running: { revision: prepared.revision, since: new Date().toISOString(), origin } };
         event = { result: 'success', revision: prepared.revision, durationMs: Date.now() - started };
       }
     } catch (err) {
       const reason = err instanceof Error ? err.message : 'unknown error';
-      const revision = err instanceof PolicyRejectedError ? err.revision ?? source : source;
-      this.rejectedSource = source;
-      this.current = { ...this.current, rejected: { revision, reason, at: new Date().toISOString() } };
+      const revision = err instanceof PolicyRejectedError ? err.revision ?? id : id;
+      // A source that could not be read (git fetch failed) is tried again at the next poll.
+      if (id !== undefined) this.rejectedSource = id;
+      const rejected: NonNullable<ReloadState['rejected']> = { revision, reason, at: new Date().toISOString() };
+      if (origin !== undefined) rejected.origin = origin;
+      this.current = { ...this.current, rejected };
       event = { result: 'failure', reason, durationMs: Date.now() - started };
       if (revision !== undefined) event.revision = revision;
     }
@@ -125,26 +143,18 @@ export class PolicyReloader extends EventEmitter implements PolicyDecider {
     return event;
   }
 
-  /** Reloads after changes to the folder (recursively) or to the bundle/module file. */
+  /** Reloads when the source may have changed (folder or file change, git poll). */
   watch(): void {
-    if (this.watcher !== undefined) return;
-    const folder = this.location.kind === 'folder';
-    const dir = folder ? this.location.path : path.dirname(this.location.path);
-    const file = path.basename(this.location.path);
-    this.watcher = watch(dir, { recursive: folder, persistent: false }, (_type, name) => {
-      if (!folder && name !== file) return;
-      clearTimeout(this.debounce);
-      this.debounce = setTimeout(() => void this.reload(), this.options.debounceMs ?? 200);
-      this.debounce.unref();
-    });
-    this.watcher.on('error', (err) => {
-      this.emit('watch-error', err);
-    });
+    this.source.watch(() => void this.reload());
   }
 
   close(): void {
-    clearTimeout(this.debounce);
-    this.watcher?.close();
-    this.watcher = undefined;
+    this.source.close();
   }
+}
+
+export function policyStatus(live: PolicyReloader, shadow?: PolicyReloader): PolicyStatus {
+  const status: PolicyStatus = { written_at: new Date().toISOString(), pid: process.pid, live: live.state() };
+  if (shadow !== undefined) status.shadow = shadow.state();
+  return status;
 }

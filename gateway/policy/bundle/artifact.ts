@@ -13,7 +13,7 @@ import { PolicyEngine } from '../engine/engine.js';
 import type { EngineFailure, MemoryBounds } from '../engine/engine.js';
 import { runRegoTests } from '../rego-test.js';
 import type { RegoTestReport } from '../rego-test.js';
-import { bytesRevision, folderRevision } from './revision.js';
+import { bytesRevision, contentRevision, folderRevision } from './revision.js';
 import { verifyBundleFiles } from './signing.js';
 import type { VerificationConfig } from './signing.js';
 import { policyModules, readPolicySources } from './sources.js';
@@ -55,6 +55,8 @@ export interface PrepareOptions {
   runTests?: boolean;
   memory?: MemoryBounds;
   onFailure?: (failure: EngineFailure) => void;
+  /** Folders exported from this git commit: the revision names it (the folder itself is no work tree). */
+  commit?: string;
 }
 
 export interface PreparedPolicy {
@@ -99,7 +101,7 @@ export async function preparePolicy(location: PolicyLocation, options: PrepareOp
     } catch (err) {
       throw new PolicyRejectedError(reason(err));
     }
-    const revision = folderRevision(sources);
+    const revision = options.commit === undefined ? folderRevision(sources) : `${contentRevision(sources)}+git:${options.commit}`;
     try {
       const engine = new PolicyEngine(compileFolder(sources, entrypoints), { ...engineOptions, revision, data: sources.data });
       if (!options.runTests) return { engine, revision, location };
