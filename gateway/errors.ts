@@ -73,9 +73,19 @@ export const ERRORS = {
 
   // Evidence: no call goes through unrecorded.
   auditUnavailable: { code: -32040, message: 'Audit trail unavailable: call refused', http: 503 },
+  // Replicas: a call whose rate limit or hold lives in shared state (Redis) is refused while it cannot be reached.
+  stateUnavailable: { code: -32041, message: 'Shared state unavailable: call refused', http: 503 },
 
   // The local bridge (`portcullis connect`, gateway/bridge): answered to the client it serves.
   gatewayUnreachable: { code: -32050, message: 'Portcullis gateway not reachable', http: 502 },
+
+  // The built-in orchestrator's runs (admin API /admin/runs): answered with an HTTP status.
+  orchestratorOff: { code: -32060, message: 'No orchestrator is configured: portcullis.yaml has no orchestrator section', http: 404 },
+  runNotFound: { code: -32061, message: 'No such run', http: 404 },
+  runAgentRefused: { code: -32062, message: 'This agent cannot lead a run', http: 400 },
+  runNoProvider: { code: -32063, message: 'No model provider is usable for this run', http: 409 },
+  runLimit: { code: -32064, message: 'Too many runs at once', http: 429 },
+  runEnded: { code: -32065, message: 'The run has already ended', http: 409 },
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorName = keyof typeof ERRORS;

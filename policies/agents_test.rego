@@ -2,7 +2,6 @@
 # least privilege. Run with `portcullis policy test policies`.
 package portcullis_test
 
-import data.portcullis
 import rego.v1
 
 test_reviewer_reads_but_never_writes if {
@@ -30,4 +29,16 @@ test_researcher_reads_and_echoes_only if {
 	decide(call("researcher", "everything", "echo", {"message": "hi"})).allow == true
 	decide(call("researcher", "everything", "get-sum", {"a": 1, "b": 2})).allow == false
 	decide(call("researcher", "filesystem", "write_file", {"path": "/tmp/portcullis-sandbox/a.txt", "content": "x"})).allow == false
+}
+
+# The orchestrator plans and writes the synthesis: it calls no tool, reads no
+# resource, gets no prompt, and its tool lists are empty.
+test_orchestrator_has_no_tools if {
+	decide(call("orchestrator", "filesystem", "read_text_file", {"path": "/tmp/portcullis-sandbox/a.txt"})).allow == false
+	decide(call("orchestrator", "filesystem", "write_file", {"path": "/tmp/portcullis-sandbox/a.txt", "content": "x"})).allow == false
+	decide(call("orchestrator", "everything", "echo", {"message": "hi"})).allow == false
+	decide(listing("orchestrator", "filesystem", "read_text_file")).allow == false
+	decide(listing("orchestrator", "everything", "echo")).allow == false
+	decide(message("orchestrator", {"direction": "request", "kind": "request", "method": "resources/read", "server": "everything", "uri": "demo://resource/static/document/architecture.md"})).allow == false
+	decide(message("orchestrator", {"direction": "request", "kind": "request", "method": "prompts/get", "server": "everything", "prompt": "simple-prompt"})).allow == false
 }

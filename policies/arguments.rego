@@ -272,7 +272,7 @@ radix_value(digits, powers) := 0 if {
 	chars := split(trim_left(digits, "0"), "")
 	n := count(chars)
 	n <= count(powers)
-	value := sum([v | some i, c in chars; v := indexof("0123456789abcdef", c) * powers[(n - 1) - i]])
+	value := sum([v | some i, c in chars; v := indexof("0123456789abcdef", c) * powers[n - 1 - i]])
 }
 
 dotted_quad(v) := concat(".", [

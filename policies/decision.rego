@@ -69,9 +69,12 @@ listing if input.message.listing == true
 
 # Notifications are listed one by one: an unknown notification is denied too.
 housekeeping_methods := {
-	"initialize", "ping",
-	"notifications/initialized", "notifications/cancelled",
-	"notifications/progress", "notifications/roots/list_changed",
+	"initialize",
+	"ping",
+	"notifications/initialized",
+	"notifications/cancelled",
+	"notifications/progress",
+	"notifications/roots/list_changed",
 }
 
 housekeeping if {
@@ -80,9 +83,17 @@ housekeeping if {
 }
 
 server_methods := {
-	"tools/list", "prompts/list", "resources/list", "resources/templates/list",
-	"tools/call", "resources/read", "resources/subscribe", "resources/unsubscribe",
-	"prompts/get", "completion/complete", "logging/setLevel",
+	"tools/list",
+	"prompts/list",
+	"resources/list",
+	"resources/templates/list",
+	"tools/call",
+	"resources/read",
+	"resources/subscribe",
+	"resources/unsubscribe",
+	"prompts/get",
+	"completion/complete",
+	"logging/setLevel",
 }
 
 server_scoped if {

@@ -14,13 +14,21 @@ message(name, m) := {"agent": agent(name), "message": m, "context": {"time_ns": 
 request(name, server, method) := message(name, {"direction": "request", "kind": "request", "method": method, "server": server})
 
 call(name, server, tool, args) := message(name, {
-	"direction": "request", "kind": "request", "method": "tools/call",
-	"server": server, "tool": tool, "arguments": args,
+	"direction": "request",
+	"kind": "request",
+	"method": "tools/call",
+	"server": server,
+	"tool": tool,
+	"arguments": args,
 })
 
 listing(name, server, tool) := message(name, {
-	"direction": "request", "kind": "request", "method": "tools/list",
-	"server": server, "tool": tool, "listing": true,
+	"direction": "request",
+	"kind": "request",
+	"method": "tools/list",
+	"server": server,
+	"tool": tool,
+	"listing": true,
 })
 
 decide(inp) := d if {
@@ -105,7 +113,7 @@ test_tool_rate_class_overrides_agent_class if {
 # ---------------------------------------------------------------- tools
 
 test_disabled_tool_is_denied_even_when_granted if {
-	d := decide(call("orchestrator", "everything", "get-env", {}))
+	d := decide(call("demo", "everything", "get-env", {}))
 	d.allow == false
 	"tool disabled by policy" in d.reasons
 }
@@ -280,8 +288,13 @@ test_every_rate_class_used_exists if {
 # which sees through encodings the patterns in data.json cannot (here: a PEM
 # key, base64-encoded, that no pattern matches).
 found_secrets(tool, args, found) := message("demo", {
-	"direction": "request", "kind": "request", "method": "tools/call",
-	"server": "everything", "tool": tool, "arguments": args, "secrets": found,
+	"direction": "request",
+	"kind": "request",
+	"method": "tools/call",
+	"server": "everything",
+	"tool": tool,
+	"arguments": args,
+	"secrets": found,
 })
 
 encoded_key := {"prompt": "LS0tLS1CRUdJTiBQUklWQVRFIEtFWS0tLS0t", "maxTokens": 10}

@@ -11,7 +11,8 @@
  */
 import type { Random } from './opa-reference-random.js';
 
-const AGENTS = ['demo', 'orchestrator', 'reporter-1', 'reporter-7', 'reporter-', 'mallory', '', 'DEMO', 'demo ', 'reporter-*'];
+// The orchestrator's agents (agents/definitions) too: each has least-privilege grants of its own.
+const AGENTS = ['demo', 'orchestrator', 'spec', 'coder', 'tester', 'reviewer', 'researcher', 'reporter-1', 'reporter-2', 'reporter-7', 'reporter-', 'mallory', '', 'DEMO', 'demo ', 'reporter-*'];
 const SERVERS = ['filesystem', 'everything', '*', 'shell', 'nope', ''];
 const HOUSEKEEPING = ['initialize', 'ping', 'notifications/initialized', 'notifications/cancelled', 'notifications/progress', 'notifications/roots/list_changed'];
 const SERVER_METHODS = [

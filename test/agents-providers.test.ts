@@ -11,7 +11,10 @@ import type { ModelChoice } from '../agents/catalog/schema.js';
 import { providersFromObject } from '../agents/providers/config.js';
 import { ModelConfigurationError, ModelRouter, NoModelAnsweredError } from '../agents/providers/failover.js';
 import type { LlmEvent } from '../agents/providers/failover.js';
+import type { FailureKind } from '../agents/providers/failure.js';
+import { toolResultsMessage } from '../agents/providers/model.js';
 import type { ModelRequest } from '../agents/providers/model.js';
+import { modelAnswer } from '../test-support/llm-wire.js';
 import { startFakeProvider } from './fixtures/llm-servers.js';
 import type { FakeProvider, Flavor, Script, Step } from './fixtures/llm-servers.js';
 
@@ -34,7 +37,9 @@ async function fake(t: Test, flavor: Flavor, steps: Script = []): Promise<FakePr
 }
 
 function router(providers: Record<string, unknown>, events: LlmEvent[] = []): ModelRouter {
-  return new ModelRouter(providersFromObject(providers), { env: ENV, onEvent: (e) => events.push(e), random: () => 0 });
+  const r = new ModelRouter(providersFromObject(providers), { env: ENV, random: () => 0 });
+  r.onEvent((e) => events.push(e));
+  return r;
 }
 
 const kinds: Array<[string, Flavor]> = [
@@ -83,27 +88,55 @@ for (const [kind, flavor] of kinds) {
       t.equal(second.toolCalls.length, 0);
       const sent = JSON.stringify(server.requests[1]?.body);
       t.match(sent, flavor === 'anthropic' ? /"tool_result"/ : /"role":"tool"/, 'the tool result goes back in the provider format');
+      // The conversation is built here, not by generateText: the model's own turn goes back as the provider wrote it.
+      const echoed = server.requests[1]?.body.messages.find((m: { role: string }) => m.role === 'assistant');
+      if (flavor === 'anthropic') {
+        t.same(echoed.content, [{ type: 'text', text: 'Let me add.' }, { type: 'tool_use', id: call?.id, name: 'everything__get-sum', input: { a: 2, b: 3 } }], 'the assistant turn: text and tool_use');
+        t.equal(server.requests[1]?.body.system[0].text, 'You are a test.', 'the system prompt');
+      } else {
+        t.match(echoed, { content: 'Let me add.', tool_calls: [{ id: call?.id, type: 'function', function: { name: 'everything__get-sum', arguments: '{"a":2,"b":3}' } }] }, 'the assistant turn: content and tool_calls');
+        t.same(server.requests[1]?.body.messages[0], { role: 'system', content: 'You are a test.' }, 'the system prompt');
+      }
+    });
+
+    t.test(`${kind} (${stream ? 'SSE' : 'JSON'}): a turn of tool calls only sends back no empty text`, async (t) => {
+      const server = await fake(t, flavor, [{ kind: 'answer', calls: [{ name: 'everything__get-sum', input: { a: 1, b: 1 } }] }, { kind: 'answer', text: '2' }]);
+      const r = router({ primary: { kind, base_url: server.baseUrl, api_key_env: 'PRIMARY_KEY', stream } });
+      const first = await r.ask(MODELS.slice(0, 1), REQUEST, new AbortController().signal);
+      t.equal(first.text, '');
+      t.same(
+        first.messages.flatMap((m) => (typeof m.content === 'string' ? [] : m.content.map((part) => part.type))),
+        ['tool-call'],
+        'only the tool call is kept of the turn',
+      );
+      const call = first.toolCalls[0];
+      if (call === undefined) throw new Error('no tool call');
+      await r.ask(MODELS.slice(0, 1), { ...REQUEST, messages: [...REQUEST.messages, ...first.messages, toolResultsMessage([{ call, output: { type: 'text', value: '2' } }])] }, new AbortController().signal);
+      t.notMatch(JSON.stringify(server.requests[1]?.body), /"text":""/, 'no empty text block (the Messages API refuses one)');
     });
   }
 }
 
-const failures: Array<[string, Step, RegExp]> = [
-  ['429 with Retry-After', { kind: 'status', status: 429, headers: { 'retry-after': '0' } }, /^429 rate limited$/],
-  ['529 overloaded', { kind: 'status', status: 529 }, /^529 overloaded$/],
-  ['500', { kind: 'status', status: 500 }, /^500 server error$/],
-  ['connection reset', { kind: 'reset' }, /^connection error/],
-  ['timeout', { kind: 'hang' }, /^timeout$/],
-  ['malformed body', { kind: 'malformed' }, /^unreadable answer/],
+type Expected = [reason: RegExp, kind: FailureKind];
+const failures: Array<[string, Step, Expected, streamed?: Expected]> = [
+  ['429 with Retry-After', { kind: 'status', status: 429, headers: { 'retry-after': '0' } }, [/^429 rate limited$/, 'rate_limited']],
+  ['529 overloaded', { kind: 'status', status: 529 }, [/^529 overloaded$/, 'overloaded']],
+  ['500', { kind: 'status', status: 500 }, [/^500 server error$/, 'server_error']],
+  ['connection reset', { kind: 'reset' }, [/^connection error/, 'connection_error']],
+  ['timeout', { kind: 'hang' }, [/^timeout$/, 'timeout']],
+  // The Anthropic package reads an unreadable first event of a stream as an error event, and reports it as a 500.
+  ['malformed body', { kind: 'malformed' }, [/^unreadable answer/, 'unreadable'], [/^500 server error$/, 'server_error']],
 ];
 
-for (const [what, step, reason] of failures) {
-  t.test(`failover on ${what}`, async (t) => {
+for (const [what, step, whole, streamed] of failures) for (const stream of [false, true]) {
+  const [reason, kind] = stream ? (streamed ?? whole) : whole;
+  t.test(`failover on ${what} (${stream ? 'SSE' : 'JSON'})`, async (t) => {
     const primary = await fake(t, 'anthropic', [step, step]);
     const backup = await fake(t, 'openai', [{ kind: 'answer', text: 'from the backup' }]);
     const events: LlmEvent[] = [];
     const r = router(
       {
-        primary: { kind: 'anthropic', base_url: primary.baseUrl, api_key_env: 'PRIMARY_KEY', stream: false, retries: 1, backoff_ms: 1, timeout_ms: 300 },
+        primary: { kind: 'anthropic', base_url: primary.baseUrl, api_key_env: 'PRIMARY_KEY', stream, retries: 1, backoff_ms: 1, timeout_ms: 300 },
         backup: { kind: 'openai', base_url: backup.baseUrl, api_key_env: 'BACKUP_KEY' },
       },
       events,
@@ -113,12 +146,33 @@ for (const [what, step, reason] of failures) {
     t.equal(primary.requests.length, 2, 'the first provider was retried once');
     const attempts = events.filter((e) => e.type === 'llm_attempt' && e.provider === 'primary');
     t.equal(attempts.length, 2);
-    for (const a of attempts) t.match(a, { outcome: 'error', reason });
+    for (const a of attempts) t.match(a, { outcome: 'error', failure: kind, reason });
     t.match(events.find((e) => e.type === 'llm_failover'), { provider: 'primary', reason });
     if (what.startsWith('429')) t.match(events.find((e) => e.type === 'llm_retry'), { wait_ms: 0 }, 'Retry-After decided the wait');
     t.notOk(JSON.stringify(events).includes(KEY), 'no key in the events');
   });
 }
+
+t.test('an answer stream cut before its end is unreadable, and fails over', async (t) => {
+  const whole = modelAnswer('anthropic', { text: 'cut short', calls: [{ name: 'everything__get-sum', input: { a: 2, b: 3 } }] }, true, 'model-a', 0);
+  // The connection ends cleanly after the tool call's block: no message_delta, no message_stop.
+  const cut = whole.body.slice(0, whole.body.indexOf('event: message_delta'));
+  const backup = await fake(t, 'openai', [{ kind: 'answer', text: 'from the backup' }]);
+  const events: LlmEvent[] = [];
+  const cutFetch: typeof fetch = async (input, init) =>
+    String(input).startsWith(backup.baseUrl) ? fetch(input, init) : new Response(cut, { status: 200, headers: whole.headers });
+  const r = new ModelRouter(
+    providersFromObject({
+      primary: { kind: 'anthropic', base_url: 'http://primary.invalid/v1', api_key_env: 'PRIMARY_KEY', stream: true, retries: 0 },
+      backup: { kind: 'openai', base_url: backup.baseUrl, api_key_env: 'BACKUP_KEY' },
+    }),
+    { env: ENV, random: () => 0, fetch: cutFetch },
+  );
+  r.onEvent((e) => events.push(e));
+  const answer = await r.ask(MODELS, REQUEST, new AbortController().signal);
+  t.same([answer.provider, answer.text], ['backup', 'from the backup']);
+  t.match(events.find((e) => e.type === 'llm_attempt' && e.provider === 'primary'), { outcome: 'error', failure: 'unreadable', reason: /^unreadable answer/ });
+});
 
 t.test('a Retry-After longer than the longest backoff fails over at once', async (t) => {
   const primary = await fake(t, 'anthropic', [{ kind: 'status', status: 429, headers: { 'retry-after': '120' } }]);

@@ -1,27 +1,36 @@
 /**
  * A whole run through a real gateway over mTLS: the planner (a fake
  * Anthropic server) emits a four-task diamond; the researcher, coder,
- * reviewer and tester call the real filesystem server, each under its own
- * short-lived certificate; the reviewer's read outside the sandbox is denied
- * and the model sees the gateway's reason; the coder's write is held until
- * an approver approves it through the admin API, while the other branch goes
- * on; the synthesizer answers; the audit trail names every worker. Then: a
- * cyclic plan is refused and repaired once; cancelling reaches the upstream;
- * a turn budget ends a worker with its status.
+ * reviewer and tester call the real filesystem and everything servers, each
+ * under its own short-lived certificate; the reviewer's read outside the
+ * sandbox is denied and the model sees the gateway's reason; the coder's
+ * write is held until an approver approves it through the admin API, while
+ * the other branch goes on; the synthesizer answers; the audit trail names
+ * every worker, and each tool call of the transcript carries the audit call
+ * id that `portcullis audit query --call-id` finds with the same identity
+ * and tool. Then: a cyclic plan is refused and repaired once; a failover
+ * shows in the transcript; each budget (turns, tokens, wall clock) ends its
+ * worker with its status; cancelling reaches the upstream.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import { builtinDefinitionsDir, loadDefinitions } from '../agents/catalog/load.js';
 import { providersFromObject } from '../agents/providers/config.js';
 import { ModelRouter } from '../agents/providers/failover.js';
+import type { AgentDefinition } from '../agents/catalog/schema.js';
 import { Run } from '../agents/run/run.js';
 import type { RunOptions } from '../agents/run/run.js';
 import { Transcript } from '../agents/run/transcript.js';
 import { auditFilesOf, parseLine, readLines } from '../gateway/audit/read.js';
+import { run as auditCli } from '../gateway/cli/audit.js';
+import { GatewayClient } from '../gateway/client/index.js';
+import type { CallOutcome } from '../gateway/client/index.js';
+import type { PolicyDecider } from '../gateway/policy/engine/decision.js';
 import { createAdminCert, createClientCert, validFor } from '../gateway/pki/certs.js';
-import { FILESYSTEM, startTestGateway, tlsFetch, TRUST_DOMAIN } from './fixtures/gateway-harness.js';
+import { EVERYTHING, FILESYSTEM, PROBE, policyWithGrants, startTestGateway, tlsFetch, TRUST_DOMAIN } from './fixtures/gateway-harness.js';
 import type { TestGateway } from './fixtures/gateway-harness.js';
 import { startFakeProvider } from './fixtures/llm-servers.js';
 import type { RecordedRequest, Step } from './fixtures/llm-servers.js';
@@ -50,17 +59,25 @@ interface Setup {
   options: (script: (request: RecordedRequest) => Step, extra?: Partial<RunOptions>) => Promise<RunOptions>;
 }
 
-async function setup(t: Test): Promise<Setup> {
-  const g0 = await startTestGateway(t, { holds: { mode: 'retry', approvers: { alice: { roles: ['approver'] } } }, audit: { dir: 'audit' } });
-  // The default policy's roots include /**/var/sandbox/: give the filesystem server such a folder in a second gateway.
-  const sandbox = path.join(g0.dir, 'var', 'sandbox');
+async function setup(t: Test, decider?: PolicyDecider): Promise<Setup> {
+  // The default policy's filesystem roots include /**/var/sandbox/.
+  const work = mkdtempSync(path.join(os.tmpdir(), 'portcullis-run-'));
+  t.teardown(() => rmSync(work, { recursive: true, force: true }));
+  const sandbox = path.join(work, 'var', 'sandbox');
   mkdirSync(sandbox, { recursive: true });
-  await g0.gateway.close();
-  const g = await startTestGateway(t, {
-    holds: { mode: 'retry', approvers: { alice: { roles: ['approver'] } } },
-    audit: { dir: 'audit' },
-    upstreams: { filesystem: { stdio: { command: 'node', args: [FILESYSTEM, sandbox] } } },
-  });
+  const g = await startTestGateway(
+    t,
+    {
+      holds: { mode: 'retry', approvers: { alice: { roles: ['approver'] } } },
+      audit: { dir: 'audit' },
+      upstreams: {
+        filesystem: { stdio: { command: 'node', args: [FILESYSTEM, sandbox] } },
+        everything: { stdio: { command: 'node', args: [EVERYTHING, 'stdio'] } },
+        ...(decider === undefined ? {} : { probe: { stdio: { command: 'node', args: [PROBE] } } }),
+      },
+    },
+    decider,
+  );
   const ca = { certPem: g.ca, keyPem: readFileSync(g.pki.caKey, 'utf8') };
   const options = async (script: (request: RecordedRequest) => Step, extra: Partial<RunOptions> = {}): Promise<RunOptions> => {
     const provider = await startFakeProvider('anthropic', (request) => script(request));
@@ -92,6 +109,23 @@ async function setup(t: Test): Promise<Setup> {
   return { g, sandbox, options };
 }
 
+/** The shipped definitions, with one agent changed (a test's budget or tools). */
+function withDefinition(name: string, change: (definition: AgentDefinition) => AgentDefinition): Map<string, AgentDefinition> {
+  const copy = new Map(definitions);
+  const original = copy.get(name);
+  if (original === undefined) throw new Error(`no ${name} definition`);
+  copy.set(name, change(original));
+  return copy;
+}
+
+/** What `portcullis audit query <dir> --call-id <id>` prints, parsed. */
+async function auditRecordsOf(dir: string, callId: string): Promise<Array<{ type: string; call_id: string; agent: { id: string }; server: string; tool?: string; decision?: string; outcome?: string; hold_id?: string }>> {
+  let out = '';
+  const code = await auditCli(['query', dir, '--call-id', callId], { out: (text) => (out += text), err: () => undefined });
+  if (code !== 0) throw new Error(`audit query exited ${code}`);
+  return out.trim().split('\n').filter((l) => l !== '').map((l) => JSON.parse(l));
+}
+
 const DIAMOND = {
   tasks: [
     { id: 'notes', agent: 'researcher', task: 'Read the notes', depends_on: [], expected_output: 'the notes' },
@@ -118,28 +152,31 @@ t.test('a full run: diamond DAG, a denial, a hold approved through the admin API
       if (who === 'reviewer') return { kind: 'answer', text: JSON.stringify({ verdict: 'approve', findings: [] }) };
       return { kind: 'answer', text: `${who} done: ${seen[who]?.text ?? ''}` };
     }
-    const calls: Record<string, { name: string; input: Record<string, unknown> }> = {
-      researcher: { name: 'filesystem__read_text_file', input: { path: path.join(sandbox, 'notes.txt') } },
-      coder: { name: 'filesystem__write_file', input: { path: path.join(sandbox, 'out.txt'), content: 'hello' } },
-      reviewer: { name: 'filesystem__read_text_file', input: { path: '/etc/passwd' } },
-      tester: { name: 'filesystem__read_text_file', input: { path: path.join(sandbox, 'out.txt') } },
+    const calls: Record<string, Array<{ name: string; input: Record<string, unknown> }>> = {
+      researcher: [
+        { name: 'filesystem__read_text_file', input: { path: path.join(sandbox, 'notes.txt') } },
+        { name: 'everything__echo', input: { message: 'found the notes' } },
+      ],
+      coder: [{ name: 'filesystem__write_file', input: { path: path.join(sandbox, 'out.txt'), content: 'hello' } }],
+      reviewer: [{ name: 'filesystem__read_text_file', input: { path: '/etc/passwd' } }],
+      tester: [{ name: 'filesystem__read_text_file', input: { path: path.join(sandbox, 'out.txt') } }],
     };
-    const call = calls[who];
-    return call === undefined ? { kind: 'answer', text: 'nothing to do' } : { kind: 'answer', calls: [call] };
+    const asked = calls[who];
+    return asked === undefined ? { kind: 'answer', text: 'nothing to do' } : { kind: 'answer', calls: asked };
   });
   const running = new Run(o).execute();
 
-  // The coder's write is held; the reviewer's branch goes on meanwhile.
+  // The coder's write is held; the reviewer's branch goes on meanwhile (bounded polls: up to a minute on a loaded machine).
   const { holds } = g.gateway.enforcement;
   let held;
-  for (let i = 0; i < 400 && held === undefined; i++) {
+  for (let i = 0; i < 2400 && held === undefined; i++) {
     held = holds.list({ pendingOnly: true }).find((h) => h.agent_name === 'coder');
     if (held === undefined) await new Promise((resolve) => setTimeout(resolve, 25));
   }
   t.ok(held, 'the coder write is held');
   const ended = (task: string): boolean => o.transcript.entries.some((e) => e.type === 'task_end' && e.task === task);
   const announced = (): boolean => o.transcript.entries.some((e) => e.type === 'hold');
-  for (let i = 0; i < 400 && !(ended('review') && announced()); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  for (let i = 0; i < 2400 && !(ended('review') && announced()); i++) await new Promise((resolve) => setTimeout(resolve, 25));
   t.ok(ended('review') && !ended('code'), 'the review finished while the code task waited for approval');
   t.match(o.transcript.entries.find((e) => e.type === 'hold'), { task: 'code', hold_id: held?.id, console_url: /\/console$/ }, 'the hold id and console are shown');
 
@@ -168,6 +205,27 @@ t.test('a full run: diamond DAG, a denial, a hold approved through the admin API
   t.ok(lines.filter((l) => l.type === 'llm_exchange').every((l) => typeof l.input_tokens === 'number' && typeof l.output_tokens === 'number'));
   t.match(lines.find((l) => l.type === 'tool_call' && l.task === 'code'), { outcome: 'ok', hold_id: held?.id, session: /./ });
   t.notMatch(readFileSync(o.transcript.file ?? '', 'utf8'), /sk-ant-test-key/, 'no key in the transcript');
+
+  // Each tool call leads from the transcript to its audit records: same identity, same tool.
+  const toolCalls = lines.filter((l) => l.type === 'tool_call').map((l) => ({ agent: String(l.agent), tool: String(l.tool), call_id: typeof l.call_id === 'string' ? l.call_id : undefined }));
+  t.same(toolCalls.map((c) => c.tool).sort(), ['everything__echo', 'filesystem__read_text_file', 'filesystem__read_text_file', 'filesystem__read_text_file', 'filesystem__write_file']);
+  const auditDir = path.join(g.dir, 'audit');
+  for (const call of toolCalls) {
+    t.match(call.call_id, /^[0-9a-f-]{36}$/, `${call.agent} ${call.tool}: the transcript has the call id`);
+    const records = await auditRecordsOf(auditDir, call.call_id ?? '');
+    t.same(
+      [...new Set(records.map((r) => `${r.agent.id} ${r.server}__${r.tool ?? ''}`))],
+      [`spiffe://${TRUST_DOMAIN}/agent/${call.agent} ${call.tool}`],
+      `${call.agent} ${call.tool}: audit query --call-id finds its records, with the same identity and tool`,
+    );
+    if (call.agent === 'reviewer') t.match(records, [{ type: 'decision', decision: 'deny' }], 'the denied call: its decision record');
+  }
+  const heldEntry = lines.find((l) => l.type === 'hold') as { call_id?: string } | undefined;
+  const heldRecords = await auditRecordsOf(auditDir, heldEntry?.call_id ?? '');
+  t.match(heldRecords[0], { type: 'decision', decision: 'hold', tool: 'write_file', agent: { id: `spiffe://${TRUST_DOMAIN}/agent/coder` } }, 'the held call: its own call id, on record as held');
+  const written = toolCalls.find((c) => c.tool === 'filesystem__write_file');
+  t.not(written?.call_id, heldEntry?.call_id, 'the approved retry is a call of its own');
+  t.match(await auditRecordsOf(auditDir, written?.call_id ?? ''), [{ type: 'decision' }, { type: 'outcome', outcome: 'ok', hold_id: held?.id }], 'the approved call went through under its hold');
 
   // The audit trail tells the workers apart.
   const agents = new Set<string>();
@@ -200,26 +258,102 @@ t.test('a cyclic plan is refused and the planner repairs it once; twice refused 
   t.match(failed.error, /refused twice; last: the dependencies form a cycle/);
 });
 
-t.test('budgets end a worker with a clear status; cancelling ends the run', async (t) => {
+const ONE_TASK = { tasks: [{ id: 'loop', agent: 'researcher', task: 'x', depends_on: [], expected_output: '' }] };
+
+/** The planner plans ONE_TASK, the synthesizer sums up, the worker answers `worker`. */
+function oneTask(worker: (request: RecordedRequest) => Step): (request: RecordedRequest) => Step {
+  return (request) => {
+    const who = speaker(request);
+    if (who === 'planner') return { kind: 'answer', text: JSON.stringify(ONE_TASK) };
+    if (who === 'synthesizer') return { kind: 'answer', text: 'summary' };
+    return worker(request);
+  };
+}
+
+t.test('a failover shows in the transcript: which provider failed, why, and which answered', async (t) => {
+  const { options } = await setup(t);
+  const overloaded = await startFakeProvider('anthropic', () => ({ kind: 'status', status: 529 }));
+  // The backup speaks the OpenAI format: who asks is told by its system message.
+  const backup = await startFakeProvider('openai', (request) => {
+    const system = JSON.stringify(request.body.messages?.[0]?.content ?? '');
+    if (system.includes('planner')) return { kind: 'answer', text: JSON.stringify(ONE_TASK) };
+    return { kind: 'answer', text: system.includes('synthesizer') ? 'summary' : 'from the backup' };
+  });
+  t.teardown(() => Promise.all([overloaded.close(), backup.close()]));
+  const router = new ModelRouter(
+    providersFromObject({
+      anthropic: { kind: 'anthropic', base_url: overloaded.baseUrl, retries: 0 },
+      openai: { kind: 'openai', base_url: backup.baseUrl, retries: 0 },
+    }),
+    { env: { ANTHROPIC_API_KEY: 'sk-ant-test-key-0123456789abcdefgh', OPENAI_API_KEY: 'sk-test-openai-0123456789abcdef' } },
+  );
+  const o = await options(() => ({ kind: 'answer', text: 'never' }), { router });
+  const result = await new Run(o).execute();
+  t.equal(result.status, 'done', result.error ?? '');
+  t.match(result.tasks, [{ id: 'loop', status: 'done', output: 'from the backup' }]);
+  const task = o.transcript.entries.filter((e) => e.task === 'loop');
+  t.match(task.find((e) => e.type === 'llm_attempt'), { provider: 'anthropic', outcome: 'error', failure: 'overloaded', reason: '529 overloaded' });
+  t.match(task.find((e) => e.type === 'llm_failover'), { provider: 'anthropic', reason: '529 overloaded' });
+  t.match(task.find((e) => e.type === 'llm_exchange'), { provider: 'openai', model: 'gpt-4.1', text: 'from the backup' }, 'the next model of the list answered');
+});
+
+t.test('each budget ends its worker with a clear status', async (t) => {
   const { sandbox, options } = await setup(t);
   writeFileSync(path.join(sandbox, 'notes.txt'), 'n');
-  const plan = { tasks: [{ id: 'loop', agent: 'researcher', task: 'x', depends_on: [], expected_output: '' }] };
-  const looping = (request: RecordedRequest): Step =>
-    speaker(request) === 'planner'
-      ? { kind: 'answer', text: JSON.stringify(plan) }
-      : speaker(request) === 'synthesizer'
-        ? { kind: 'answer', text: 'summary' }
-        : { kind: 'answer', calls: [{ name: 'filesystem__list_directory', input: { path: sandbox } }] };
-  const o = await options(looping);
-  const result = await new Run(o).execute();
-  t.match(result.tasks, [{ id: 'loop', status: 'budget_turns' }], `the researcher stops after ${definitions.get('researcher')?.budgets.turns ?? '?'} turns`);
+  const listing: Step = { kind: 'answer', calls: [{ name: 'filesystem__list_directory', input: { path: sandbox } }] };
 
+  await t.test('turns', async (t) => {
+    const o = await options(oneTask(() => listing));
+    const result = await new Run(o).execute();
+    t.match(result.tasks, [{ id: 'loop', status: 'budget_turns' }], `the researcher stops after ${definitions.get('researcher')?.budgets.turns ?? '?'} turns`);
+    t.match(o.transcript.entries.find((e) => e.type === 'task_end'), { task: 'loop', status: 'budget_turns', turns: definitions.get('researcher')?.budgets.turns });
+  });
+
+  await t.test('tokens', async (t) => {
+    const budget = definitions.get('researcher')?.budgets.tokens ?? 0;
+    const o = await options(oneTask(() => ({ ...listing, inputTokens: budget, outputTokens: 1 })));
+    const result = await new Run(o).execute();
+    t.match(result.tasks, [{ id: 'loop', status: 'budget_tokens' }], 'one answer spends the whole token budget');
+    t.match(o.transcript.entries.find((e) => e.type === 'task_end'), { task: 'loop', status: 'budget_tokens', turns: 1, tokens: budget + 1 });
+  });
+
+  await t.test('wall clock', async (t) => {
+    const agents = withDefinition('researcher', (d) => ({ ...d, budgets: { ...d.budgets, wall_clock_s: 0.3 } }));
+    // The worker's model never answers: only its wall clock ends it.
+    const o = await options(oneTask(() => ({ kind: 'hang' })), { agents });
+    const result = await new Run(o).execute();
+    t.match(result.tasks, [{ id: 'loop', status: 'budget_wall_clock' }]);
+    t.match(o.transcript.entries.find((e) => e.type === 'task_end'), { task: 'loop', status: 'budget_wall_clock' });
+    t.match(o.transcript.entries.find((e) => e.type === 'llm_attempt' && e.task === 'loop'), { failure: 'cancelled' }, 'the model request was ended');
+  });
+});
+
+t.test('cancelling a run ends it and reaches the upstream (notifications/cancelled)', async (t) => {
+  const decider = await policyWithGrants(t, { researcher: ['probe'] });
+  const { g, options } = await setup(t, decider);
+  const agents = withDefinition('researcher', (d) => ({ ...d, tools: [...d.tools, 'probe__wait'] }));
   const abort = new AbortController();
-  const o2 = await options(looping, { signal: abort.signal });
-  const run = new Run(o2).execute();
-  for (let i = 0; i < 400 && !o2.transcript.entries.some((e) => e.type === 'tool_call'); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  const o = await options(oneTask(() => ({ kind: 'answer', calls: [{ name: 'probe__wait', input: { ms: 60_000 } }] })), { agents, signal: abort.signal });
+  // A second researcher session watches the probe upstream.
+  const watcher = await GatewayClient.connect({ url: `${g.gateway.url}/mcp`, identity: { kind: 'certificate', ...g.issue('researcher') }, ca: g.ca });
+  t.teardown(() => watcher.close());
+  const count = async (tool: string): Promise<number> => {
+    const outcome: CallOutcome = await watcher.call(`probe__${tool}`, {});
+    return outcome.status === 'ok' ? Number(outcome.result.content.map((c) => (c.type === 'text' ? c.text : '')).join('')) : NaN;
+  };
+
+  const run = new Run(o).execute();
+  for (let i = 0; i < 2400 && (await count('active')) < 1; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  t.equal(await count('active'), 1, "the worker's call is in flight upstream");
   abort.abort(new Error('cancelled by the test'));
   const cancelled = await run;
   t.equal(cancelled.status, 'cancelled');
   t.match(cancelled.tasks, [{ id: 'loop', status: 'cancelled' }]);
+  let seen = 0;
+  for (let i = 0; i < 200 && seen < 1; i++) {
+    seen = await count('cancelled');
+    if (seen < 1) await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  t.equal(seen, 1, 'the upstream received notifications/cancelled');
+  t.equal(await count('active'), 0, 'and stopped');
 });

@@ -17,6 +17,7 @@ const SUBCOMMANDS: Record<string, string[]> = {
   policy: ['build', 'test', 'eval', 'sign', 'verify'],
   audit: ['verify', 'query'],
   holds: ['list', 'show', 'approve', 'deny', 'tools', 'approve-tool', 'admin-cert', 'new-token'],
+  agents: ['list', 'run', 'runs', 'show'],
 };
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {

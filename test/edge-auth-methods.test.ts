@@ -82,11 +82,11 @@ t.test('a listener for certificates and tokens', async (t) => {
   });
 
   await t.test('revoking an agent refuses its certificate and its tokens', async (t) => {
-    const tls = g.issue('orchestrator');
-    const token = await bearer('orchestrator');
+    const tls = g.issue('reporter-2');
+    const token = await bearer('reporter-2');
     t.equal((await initialize(g, dispatcherFor(t, g, tls))).status, 200, 'certificate served before');
     t.equal((await initialize(g, anonymous, token)).status, 200, 'token served before');
-    revoke(g.pki, 'orchestrator', { list: { file: g.pki.revokedIdentities, keyPem: serverKey, certPem: readFileSync(g.pki.serverCert, 'utf8') }, trustDomain: TRUST_DOMAIN });
+    revoke(g.pki, 'reporter-2', { list: { file: g.pki.revokedIdentities, keyPem: serverKey, certPem: readFileSync(g.pki.serverCert, 'utf8') }, trustDomain: TRUST_DOMAIN });
     const refused = await initialize(g, dispatcherFor(t, g, tls));
     t.equal(refused.status, 401, 'a new connection with the revoked certificate is refused');
     t.match(JSON.parse(refused.text), { error: { message: `${ERRORS.unauthenticated.message}: certificate revoked` } }, 'with the reason');

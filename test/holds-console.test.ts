@@ -4,17 +4,11 @@
  * result; then reviews a tool changed upstream and approves its new definition.
  * The browser authenticates with the approver's admin certificate.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
-import { chromium } from 'playwright-core';
 import t from 'tap';
+import { openBrowser, needsChromium } from './fixtures/console-browser.js';
 import { startEnforcedGateway } from './fixtures/enforce-gateway.js';
 import { connectClient, TRUST_DOMAIN } from './fixtures/gateway-harness.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 function text(result: unknown): string {
   const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
@@ -23,29 +17,14 @@ function text(result: unknown): string {
 
 t.test(
   'a person approves a held call and a changed tool in the web console (headless Chromium)',
-  { skip: existsSync(CHROMIUM) ? false : `Chromium is not installed at ${CHROMIUM}: install the Debian chromium package to run this test` },
+  needsChromium,
   async (t) => {
     const g = await startEnforcedGateway(t);
     const origin = g.gateway.url;
     const agent = await connectClient(t, `${origin}/mcp/everything`, { ca: g.ca, ...g.issue('demo') });
     t.ok((await agent.listTools()).tools.length > 0, 'agent connected');
 
-    const profile = mkdtempSync(path.join(tmpdir(), 'portcullis-chromium-'));
-    t.teardown(() => rmSync(profile, { recursive: true, force: true }));
-    const browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: CHROMIUM_ARGS,
-      ignoreHTTPSErrors: true,
-      clientCertificates: [{ origin, certPath: g.alice.cert, keyPath: g.alice.key }],
-    });
-    t.teardown(() => browser.close());
-    const page = browser.pages()[0] ?? (await browser.newPage());
-    const scriptErrors: string[] = [];
-    page.on('pageerror', (err) => scriptErrors.push(err.message));
-    page.on('console', (msg) => {
-      if (msg.type() === 'error') scriptErrors.push(msg.text());
-    });
+    const { page, scriptErrors } = await openBrowser(t, origin, { certPath: g.alice.cert, keyPath: g.alice.key });
 
     await page.goto(`${origin}/admin/console`);
     await page.getByText(`Signed in as spiffe://${TRUST_DOMAIN}/admin/alice.`).waitFor({ timeout: 20_000 });

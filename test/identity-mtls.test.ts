@@ -88,10 +88,10 @@ t.test('mTLS agents through the gateway, default policy', async (t) => {
   });
 
   await t.test('refused after revocation, without a restart', async (t) => {
-    const tls = { ca: g.ca, ...g.issue('orchestrator') };
+    const tls = { ca: g.ca, ...g.issue('reporter-2') };
     const before = await connectClient(t, `${url}/mcp/everything`, tls);
     t.ok((await before.listTools()).tools.length > 0, 'works before revocation');
-    revoke(g.pki, 'orchestrator');
+    revoke(g.pki, 'reporter-2');
     await t.rejects(connectClient(t, `${url}/mcp/everything`, tls), 'new connection refused');
     const fresh = await connectClient(t, `${url}/mcp/everything`, demo);
     t.ok((await fresh.listTools()).tools.length > 0, 'other agents keep working');

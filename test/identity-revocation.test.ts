@@ -146,7 +146,7 @@ t.test('mTLS: a revoked certificate loses its open connection and its event stre
     t.teardown(() => dispatcher.destroy());
     return { dispatcher, url };
   };
-  const revoked = agent(g.issue('orchestrator'));
+  const revoked = agent(g.issue('reporter-2'));
   const bystander = agent(g.issue('demo'));
 
   const session = await openSession(t, revoked);
@@ -155,7 +155,7 @@ t.test('mTLS: a revoked certificate loses its open connection and its event stre
   t.equal((await post(revoked, echo(1), session)).status, 200, 'a call on the keep-alive connection is served');
   const other = await openSession(t, bystander);
 
-  revoke(g.pki, 'orchestrator');
+  revoke(g.pki, 'reporter-2');
   const refusal = await refusedWithin(WITHIN_MS, async () => (await post(revoked, echo(2), session)).status);
   t.ok(refusal, `the next call on the open connection is refused within ${WITHIN_MS} ms`);
   t.comment(`refused by ${refusal?.how ?? 'nothing'} after ${refusal?.afterMs ?? '-'} ms`);
@@ -180,10 +180,10 @@ t.test('JWT: revoking an agent or a token id refuses bearer tokens at once', asy
   const status = (caller: Caller) => async () => (await post(caller, { jsonrpc: '2.0', id: 9, method: 'initialize', params: { protocolVersion: PROTOCOL, capabilities: {}, clientInfo: { name: 'raw', version: '1' } } })).status;
 
   await t.test('certs revoke <agent> refuses the tokens of that agent too', async (t) => {
-    g.issue('orchestrator');
-    const { caller } = await bearer('orchestrator');
+    g.issue('reporter-2');
+    const { caller } = await bearer('reporter-2');
     t.equal(await status(caller)(), 200, 'served before');
-    t.equal(await quietly(certs, ['revoke', 'orchestrator', ...config]), 0);
+    t.equal(await quietly(certs, ['revoke', 'reporter-2', ...config]), 0);
     t.ok(await refusedWithin(WITHIN_MS, status(caller)), 'refused within a second');
     t.equal(await status(caller)(), 401, 'token of the revoked agent answers 401');
   });

@@ -2,7 +2,8 @@
  * The audit stage with fake services: it refuses when the trail cannot
  * record, puts an allowed decision on record before rate limit, hold and
  * forward see the message (write-ahead), records a denial on the way back
- * and the outcome after the answer, and counts every request in the metrics.
+ * and the outcome after the answer, counts every request in the metrics, and
+ * tells the agent (never the upstream) the call id its records carry.
  */
 import t from 'tap';
 import { ERRORS, GatewayError } from '../gateway/errors.js';
@@ -12,6 +13,7 @@ import { decideStage } from '../gateway/pipeline/decide.js';
 import { routeStage } from '../gateway/pipeline/route.js';
 import { runPipeline } from '../gateway/pipeline/run.js';
 import { STAGES } from '../gateway/pipeline/stages.js';
+import type { RateLimiter } from '../gateway/ratelimit/limiter.js';
 import type { DecisionEvent, OutcomeEvent } from '../gateway/audit/index.js';
 import { nextAnswering, pipelineFakes, runStage, textResult, toolEntry } from './fixtures/pipeline-fakes.js';
 import type { PipelineFakes } from './fixtures/pipeline-fakes.js';
@@ -76,7 +78,7 @@ t.test('an allowed call: decision on record before it goes on, outcome after, on
   const probe = forwardProbe(fakes);
   const ctx = fakes.request('tools/call', READ);
   const outcome = await runPipeline([routeStage, auditStage, decideStage, probe], ctx);
-  t.same(outcome, { kind: 'result', result: textResult('done') });
+  t.same(outcome, { kind: 'result', result: { ...textResult('done'), _meta: { 'portcullis/call_id': ctx.callId } } }, 'the agent is told the call id');
   t.same(probe.onRecord, [['decision']], 'the decision was on record when the message was forwarded');
   t.same(fakes.audit.types, ['decision', 'outcome']);
   const [decision, result] = fakes.audit.events as [DecisionEvent, OutcomeEvent];
@@ -95,7 +97,8 @@ t.test('a denial is recorded on the way back, with no outcome record', async (t)
   t.match(outcome, { kind: 'error', error: { code: ERRORS.policyDenied.code, message: /not for demo/ } });
   t.same(probe.onRecord, [], 'nothing forwarded');
   t.same(fakes.audit.types, ['decision']);
-  t.match(fakes.audit.events[0], { type: 'decision', decision: 'deny', reasons: ['not for demo'] });
+  t.match(fakes.audit.events[0], { type: 'decision', decision: 'deny', reasons: ['not for demo'], call_id: ctx.callId });
+  t.same((outcome as Extract<Outcome, { kind: 'error' }>).error.data, { 'portcullis/call_id': ctx.callId }, "the denial's data carries the call id");
   t.equal(await sample(fakes, 'portcullis_requests_total{server="files",method="tools/call",decision="deny"}'), 1);
 });
 
@@ -127,7 +130,7 @@ t.test('a decision record that cannot be written stops the call; an outcome reco
     return { kind: 'result', result: textResult('done') };
   };
   const answered = await runPipeline([routeStage, auditStage, decideStage, failingLater], fakes.request('tools/call', READ));
-  t.same(answered, { kind: 'result', result: textResult('done') }, 'the agent still gets its answer');
+  t.match(answered, { kind: 'result', result: textResult('done') }, 'the agent still gets its answer');
   t.match(fakes.logs.at(-1), { level: 'error', message: 'audit outcome record not written' });
 });
 
@@ -140,11 +143,34 @@ t.test('without an audit trail the decision is still logged', async (t) => {
   t.match(fakes.logs, [{ message: 'decision', fields: { decision: 'allow' } }]);
 });
 
+t.test("the call id in an upstream's answer is the gateway's; an error's data keeps what the upstream said", async (t) => {
+  const fakes = pipelineFakes(t);
+  const spoofing = forwardProbe(fakes, { kind: 'result', result: { ...textResult('done'), _meta: { 'portcullis/call_id': 'forged', 'example.org/trace': 't-1' } } });
+  const ctx = fakes.request('tools/call', READ);
+  const outcome = await runPipeline([routeStage, auditStage, decideStage, spoofing], ctx);
+  t.same((outcome as Extract<Outcome, { kind: 'result' }>).result._meta, { 'portcullis/call_id': ctx.callId, 'example.org/trace': 't-1' });
+
+  const failing = forwardProbe(fakes, { kind: 'error', error: { code: -32000, message: 'tool broke', data: { detail: 'disk', 'portcullis/call_id': 'forged' } } });
+  const failed = fakes.request('tools/call', READ);
+  const error = await runPipeline([routeStage, auditStage, decideStage, failing], failed);
+  t.same((error as Extract<Outcome, { kind: 'error' }>).error.data, { detail: 'disk', 'portcullis/call_id': failed.callId });
+
+  const listData = forwardProbe(fakes, { kind: 'error', error: { code: -32000, message: 'tool broke', data: ['not', 'an', 'object'] } });
+  const kept = await runPipeline([routeStage, auditStage, decideStage, listData], fakes.request('tools/call', READ));
+  t.same((kept as Extract<Outcome, { kind: 'error' }>).error.data, ['not', 'an', 'object'], 'data that is not an object is left alone');
+});
+
+t.test('without an audit trail there is no call id to tell', async (t) => {
+  const fakes = pipelineFakes(t, { audit: false });
+  const outcome = await runPipeline([routeStage, auditStage, decideStage, forwardProbe(fakes)], fakes.request('tools/call', READ));
+  t.same(outcome, { kind: 'result', result: textResult('done') });
+});
+
 t.test("an upstream's request to the agent is on record like an agent's call", async (t) => {
   const fakes = pipelineFakes(t);
   const ctx = fakes.fromServer('files', 'sampling/createMessage', { messages: [], maxTokens: 10 });
   const outcome = await runPipeline([routeStage, auditStage, decideStage, forwardProbe(fakes)], ctx);
-  t.equal(outcome.kind, 'result');
+  t.same(outcome, { kind: 'result', result: textResult('done') }, 'the agent\'s answer goes upstream without a call id');
   t.same(fakes.audit.types, ['decision', 'outcome']);
   t.match(fakes.audit.events[0], { server: 'files', method: 'sampling/createMessage', decision: 'allow' });
 });
@@ -165,7 +191,7 @@ t.test('through every stage: rate limit, hold and forward come after the decisio
   await until(() => fakes.decider.inputs.length > 0);
   for (let turn = 0; turn < 20; turn++) await new Promise((resolve) => setImmediate(resolve));
   t.equal(forwardedCalls(), 0, 'not forwarded while the decision record is being written');
-  t.equal(fakes.services.enforcement.limiter.size, 0, 'no rate bucket taken yet');
+  t.equal((fakes.services.enforcement.limiter as RateLimiter).size, 0, 'no rate bucket taken yet');
   release();
   t.equal((await first).kind, 'result');
   t.equal(forwardedCalls(), 1);

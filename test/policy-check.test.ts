@@ -83,3 +83,12 @@ t.test('a malformed METADATA block is reported where it starts', async (t) => {
   t.equal(r.code, 1);
   t.match(r.err, `${path.join(dir, 'p.rego')}:3:1: rego_parse_error: invalid METADATA block: scope must be one of`);
 });
+
+t.test("the project's own policies are in canonical form and clean under --strict", async (t) => {
+  const fmt = await policyCli(['fmt', '--check', 'policies']);
+  t.equal(fmt.out, '', 'files that `policy fmt policies` would change');
+  t.equal(fmt.code, 0);
+  const check = await policyCli(['check', '--strict', 'policies']);
+  t.equal(check.err, '', 'strict-mode problems');
+  t.equal(check.code, 0);
+});

@@ -7,15 +7,17 @@
  * is open, is skipped. Every attempt, skip and failover is reported.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { LanguageModel } from 'ai';
 import type { ModelChoice } from '../catalog/schema.js';
 import { CircuitBreaker } from './breaker.js';
 import type { ProviderConfig, ProvidersConfig } from './config.js';
 import { classify } from './failure.js';
-import type { Failure } from './failure.js';
+import type { Failure, FailureKind } from './failure.js';
 import { keySource, MissingKeyError, readKey } from './keys.js';
 import { askModel, languageModel } from './model.js';
-import type { ModelAnswer, ModelRequest } from './model.js';
+import type { ModelAnswer, ModelRequest, ProviderModel } from './model.js';
+
+/** Why a provider was not asked (a fixed set). */
+export type SkipKind = 'not_configured' | 'circuit_open' | 'no_key';
 
 export type LlmEvent =
   | {
@@ -25,13 +27,15 @@ export type LlmEvent =
       attempt: number;
       outcome: 'ok' | 'error';
       latency_ms: number;
+      /** With outcome error: which kind (a fixed set). */
+      failure?: FailureKind;
       reason?: string;
       status?: number;
       input_tokens?: number;
       output_tokens?: number;
     }
   | { type: 'llm_retry'; provider: string; model: string; attempt: number; wait_ms: number; reason: string }
-  | { type: 'llm_skipped'; provider: string; model: string; reason: string }
+  | { type: 'llm_skipped'; provider: string; model: string; skip: SkipKind; reason: string }
   | { type: 'llm_failover'; provider: string; model: string; reason: string };
 
 /** A request the configuration must fix: a retry or another provider would only hide it. */
@@ -50,11 +54,40 @@ export class NoModelAnsweredError extends Error {
   }
 }
 
+export type LlmListener = (event: LlmEvent) => void;
+
+/**
+ * One attempt's signal: aborted by the caller's signal or by the attempt's
+ * time limit. `end` drops the timer and the listener at once, where
+ * AbortSignal.timeout/any would hold them until garbage collection.
+ */
+function attemptSignal(parent: AbortSignal, ms: number): { signal: AbortSignal; timedOut: () => boolean; end: () => void } {
+  const controller = new AbortController();
+  let timedOut = false;
+  const onAbort = (): void => controller.abort(parent.reason);
+  if (parent.aborted) onAbort();
+  else parent.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => {
+    timedOut = true;
+    controller.abort(new DOMException('the model request timed out', 'TimeoutError'));
+  }, ms);
+  timer.unref();
+  return {
+    signal: controller.signal,
+    timedOut: () => timedOut,
+    end: () => {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', onAbort);
+    },
+  };
+}
+
 export interface RouterOptions {
   env?: NodeJS.ProcessEnv;
-  onEvent?: (event: LlmEvent) => void;
   /** 0..1, for the backoff's jitter (tests pin it). */
   random?: () => number;
+  /** The providers' HTTP client (default: the global fetch); the bench answers in-process. */
+  fetch?: typeof globalThis.fetch;
 }
 
 export interface RoutedAnswer extends ModelAnswer {
@@ -64,6 +97,8 @@ export interface RoutedAnswer extends ModelAnswer {
 
 export class ModelRouter {
   private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly models = new Map<string, { key: string | undefined; model: ProviderModel }>();
+  private readonly listeners = new Set<LlmListener>();
   private readonly env: NodeJS.ProcessEnv;
   private readonly random: () => number;
 
@@ -73,6 +108,17 @@ export class ModelRouter {
   ) {
     this.env = options.env ?? process.env;
     this.random = options.random ?? Math.random;
+  }
+
+  /** The configured provider names (the only values a provider label takes). */
+  get providerNames(): string[] {
+    return Object.keys(this.providers);
+  }
+
+  /** Every request's events (metrics, logs); returns the unsubscribe. */
+  onEvent(listener: LlmListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Why none of these models can be asked at all (no provider configured, no key), or undefined. */
@@ -98,15 +144,15 @@ export class ModelRouter {
   /** `report` also receives this request's events (e.g. into the transcript of the task that asked). */
   async ask(models: readonly ModelChoice[], request: ModelRequest, signal: AbortSignal, report?: (event: LlmEvent) => void): Promise<RoutedAnswer> {
     const emit = (event: LlmEvent): void => {
-      this.options.onEvent?.(event);
+      for (const listener of this.listeners) listener(event);
       report?.(event);
     };
     const reasons: string[] = [];
     for (const choice of models) {
       const prepared = this.prepare(choice);
-      if (typeof prepared === 'string') {
-        emit({ type: 'llm_skipped', ...choice, reason: prepared });
-        reasons.push(`${choice.provider}/${choice.model}: ${prepared}`);
+      if ('skip' in prepared) {
+        emit({ type: 'llm_skipped', ...choice, ...prepared });
+        reasons.push(`${choice.provider}/${choice.model}: ${prepared.reason}`);
         continue;
       }
       const failure = await this.tryProvider(choice, prepared.config, prepared.model, request, signal, emit);
@@ -127,38 +173,45 @@ export class ModelRouter {
   }
 
   /** The provider's config and SDK model, or why it is skipped. */
-  private prepare(choice: ModelChoice): { config: ProviderConfig; model: LanguageModel } | string {
+  private prepare(choice: ModelChoice): { config: ProviderConfig; model: ProviderModel } | { skip: SkipKind; reason: string } {
     const config = this.providers[choice.provider];
-    if (config === undefined) return 'provider not configured';
+    if (config === undefined) return { skip: 'not_configured', reason: 'provider not configured' };
     const reopens = this.breaker(choice.provider, config).reopensAt;
-    if (reopens !== undefined) return `circuit open until ${new Date(reopens).toISOString()}`;
+    if (reopens !== undefined) return { skip: 'circuit_open', reason: `circuit open until ${new Date(reopens).toISOString()}` };
     let key: string | undefined;
     try {
       key = readKey(choice.provider, config, this.env);
     } catch (err) {
-      if (err instanceof MissingKeyError) return `no API key (set ${err.where})`;
+      if (err instanceof MissingKeyError) return { skip: 'no_key', reason: `no API key (set ${err.where})` };
       throw err;
     }
-    return { config, model: languageModel(choice.provider, config, choice.model, key) };
+    // One SDK model object per provider and model, made anew only when the key changed (a key file may be rotated).
+    const id = `${choice.provider}\n${choice.model}`;
+    let made = this.models.get(id);
+    if (made === undefined || made.key !== key) {
+      made = { key, model: languageModel(choice.provider, config, choice.model, key, this.options.fetch) };
+      this.models.set(id, made);
+    }
+    return { config, model: made.model };
   }
 
   /** The answer, or the last failure once this provider's retries are spent. */
   private async tryProvider(
     choice: ModelChoice,
     config: ProviderConfig,
-    model: LanguageModel,
+    model: ProviderModel,
     request: ModelRequest,
     signal: AbortSignal,
     emit: (event: LlmEvent) => void,
-  ): Promise<RoutedAnswer | Failure> {
+  ): Promise<RoutedAnswer | { reason: string }> {
     const breaker = this.breaker(choice.provider, config);
-    let failure: Failure = { reason: 'not tried', retryable: true };
+    let failure: Failure | undefined;
     for (let attempt = 1; attempt <= config.retries + 1; attempt++) {
-      if (!breaker.allows) return { reason: 'circuit opened', retryable: true };
-      const timeout = AbortSignal.timeout(config.timeout_ms);
+      if (!breaker.allows) return { reason: 'circuit opened' };
+      const limit = attemptSignal(signal, config.timeout_ms);
       const started = performance.now();
       try {
-        const answer = await askModel(model, request, config, AbortSignal.any([signal, timeout]));
+        const answer = await askModel(model, request, config, limit.signal);
         breaker.succeeded();
         emit({
           type: 'llm_attempt',
@@ -171,13 +224,20 @@ export class ModelRouter {
         });
         return { ...answer, ...choice };
       } catch (err) {
-        if (signal.aborted) throw signal.reason;
-        failure = classify(err, timeout.aborted);
-        const event: LlmEvent = { type: 'llm_attempt', ...choice, attempt, outcome: 'error', latency_ms: Math.round(performance.now() - started), reason: failure.reason };
-        if (failure.status !== undefined) event.status = failure.status;
+        const latency = Math.round(performance.now() - started);
+        if (signal.aborted) {
+          emit({ type: 'llm_attempt', ...choice, attempt, outcome: 'error', latency_ms: latency, failure: 'cancelled', reason: 'cancelled' });
+          throw signal.reason;
+        }
+        const classified = classify(err, limit.timedOut());
+        const event: LlmEvent = { type: 'llm_attempt', ...choice, attempt, outcome: 'error', latency_ms: latency, failure: classified.kind, reason: classified.reason };
+        if (classified.status !== undefined) event.status = classified.status;
         emit(event);
-        if (!failure.retryable) throw this.configurationError(choice, config, failure);
+        if (!classified.retryable) throw this.configurationError(choice, config, classified);
         breaker.failed();
+        failure = classified;
+      } finally {
+        limit.end();
       }
       if (attempt > config.retries) break;
       const wait = this.backoff(config, attempt, failure);
@@ -185,7 +245,8 @@ export class ModelRouter {
       emit({ type: 'llm_retry', ...choice, attempt: attempt + 1, wait_ms: wait, reason: failure.reason });
       await sleep(wait, undefined, { signal });
     }
-    return failure;
+    // The loop runs at least once (retries >= 0) and each pass answers or sets the failure.
+    return failure ?? { reason: 'not tried' };
   }
 
   /** How long to wait before the next attempt; undefined: a Retry-After longer than we wait, so fail over now. */

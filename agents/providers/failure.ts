@@ -6,9 +6,13 @@
  */
 import { APICallError } from 'ai';
 
+/** What kind of failure, from a fixed set (the metrics' outcome label); `cancelled`: the run ended the attempt (classify never says it). */
+export type FailureKind = 'rate_limited' | 'overloaded' | 'server_error' | 'timeout' | 'connection_error' | 'unreadable' | 'refused' | 'cancelled';
+
 export interface Failure {
   /** Short, secret-free reason for the transcript: "429 rate limited", "connection reset"... */
   reason: string;
+  kind: FailureKind;
   /** Worth retrying, then failing over. */
   retryable: boolean;
   /** HTTP status, when the provider answered. */
@@ -54,21 +58,31 @@ function socketCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** The kind of an HTTP failure: 400/401/403/404 and other statuses a retry cannot fix are `refused`. */
+function statusKind(status: number): FailureKind {
+  if (status === 429) return 'rate_limited';
+  if (status === 529) return 'overloaded';
+  if (status === 408) return 'timeout';
+  if (status === 409 || status >= 500) return 'server_error';
+  return 'refused';
+}
+
 export function classify(err: unknown, timedOut: boolean): Failure {
-  if (timedOut) return { reason: 'timeout', retryable: true };
+  if (timedOut) return { reason: 'timeout', kind: 'timeout', retryable: true };
   if (APICallError.isInstance(err) && err.statusCode !== undefined && err.statusCode >= 300) {
     const status = err.statusCode;
     const reason = `${status} ${STATUS_REASONS[status] ?? 'error'}`;
-    const failure: Failure = { reason, status, retryable: status === 408 || status === 409 || status === 429 || status >= 500 };
+    const kind = statusKind(status);
+    const failure: Failure = { reason, kind, status, retryable: kind !== 'refused' };
     const after = retryAfter(err.responseHeaders);
     if (after !== undefined) failure.retryAfterMs = after;
     return failure;
   }
   const code = socketCode(err);
-  if (code !== undefined) return { reason: `connection error (${code})`, retryable: true };
+  if (code !== undefined) return { reason: `connection error (${code})`, kind: 'connection_error', retryable: true };
   // An APICallError with a success status: the provider answered, with a body the SDK could not read.
-  if (APICallError.isInstance(err) && err.statusCode === undefined) return { reason: 'connection error', retryable: true };
+  if (APICallError.isInstance(err) && err.statusCode === undefined) return { reason: 'connection error', kind: 'connection_error', retryable: true };
   // Anything else from the SDK is an answer it could not read (malformed JSON, an unexpected shape, an empty stream).
   const name = err instanceof Error ? err.name : 'error';
-  return { reason: `unreadable answer (${name})`, retryable: true };
+  return { reason: `unreadable answer (${name})`, kind: 'unreadable', retryable: true };
 }

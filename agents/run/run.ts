@@ -65,7 +65,8 @@ export interface RunResult {
 
 const outputAjv = new Ajv({ allErrors: false, strict: false });
 
-function matchesPattern(pattern: string, name: string): boolean {
+/** Whether a definition's tool pattern (`*` matches anything) names this `<server>__<tool>`. */
+export function matchesPattern(pattern: string, name: string): boolean {
   const regex = new RegExp(`^${pattern.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
   return regex.test(name);
 }

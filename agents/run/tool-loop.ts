@@ -8,12 +8,12 @@
  */
 import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { ModelMessage } from 'ai';
 import type { CallOutcome, GatewayClient } from '../../gateway/client/index.js';
 import type { AgentDefinition } from '../catalog/schema.js';
 import type { ModelRouter } from '../providers/failover.js';
-import type { ModelRequest, ToolCallRequest, ToolSpec } from '../providers/model.js';
-import type { Transcript } from './transcript.js';
+import { toolResultsMessage } from '../providers/model.js';
+import type { ConversationMessage, ModelRequest, ToolCallRequest, ToolOutput, ToolSpec } from '../providers/model.js';
+import type { Transcript, TranscriptEntry } from './transcript.js';
 
 export type LoopStatus = 'done' | 'cancelled' | 'budget_turns' | 'budget_tokens' | 'budget_wall_clock';
 
@@ -42,7 +42,7 @@ export interface LoopContext {
 }
 
 /** What the model is told a tool returned: the text of its content, or the gateway's refusal. */
-function resultForModel(outcome: Exclude<CallOutcome, { status: 'held' }>): { type: 'text' | 'error-text'; value: string } {
+function resultForModel(outcome: Exclude<CallOutcome, { status: 'held' }>): ToolOutput {
   if (outcome.status === 'refused') return { type: 'error-text', value: `Refused by the Portcullis gateway: ${outcome.message}` };
   const text = outcome.result.content.map((c) => (c.type === 'text' ? c.text : JSON.stringify(c))).join('\n');
   return { type: outcome.result.isError === true ? 'error-text' : 'text', value: text };
@@ -53,7 +53,8 @@ async function runTool(ctx: LoopContext, call: ToolCallRequest, signal: AbortSig
   const client = ctx.client;
   const args = call.input !== null && typeof call.input === 'object' && !Array.isArray(call.input) ? (call.input as Record<string, unknown>) : {};
   if (client === undefined || !ctx.tools.some((t) => t.name === call.name)) {
-    return { status: 'refused', code: 0, message: `the tool "${call.name}" is not available to this agent` };
+    // Never sent to the gateway: no call id.
+    return { status: 'refused', code: 0, message: `the tool "${call.name}" is not available to this agent`, callId: undefined };
   }
   const started = performance.now();
   let announced: string | undefined;
@@ -61,19 +62,30 @@ async function runTool(ctx: LoopContext, call: ToolCallRequest, signal: AbortSig
     ctx.onStatus(`calling ${call.name}`);
     const outcome = await client.call(call.name, args, { signal, onProgress: (p) => ctx.onStatus(`${call.name}: ${p.message ?? `progress ${p.progress}`}`) });
     if (outcome.status !== 'held') {
-      const entry: Record<string, unknown> = { type: 'tool_call', task: ctx.taskId, agent: ctx.definition.name, tool: call.name, tool_call_id: call.id, arguments: args };
+      // call_id: the gateway's audit call id (`portcullis audit query --call-id`); tool_call_id: the model's.
+      const entry: TranscriptEntry = { type: 'tool_call', task: ctx.taskId, agent: ctx.definition.name, tool: call.name, tool_call_id: call.id, call_id: outcome.callId, arguments: args };
       entry.session = client.sessionId;
       entry.outcome = outcome.status;
       if (outcome.status === 'refused') entry.error = { code: outcome.code, message: outcome.message };
       else entry.is_error = outcome.result.isError === true;
       if (announced !== undefined) entry.hold_id = announced;
       entry.elapsed_ms = Math.round(performance.now() - started);
-      ctx.transcript.write(entry as { type: string });
+      ctx.transcript.write(entry);
       return outcome;
     }
     if (announced !== outcome.holdId) {
       announced = outcome.holdId;
-      ctx.transcript.write({ type: 'hold', task: ctx.taskId, agent: ctx.definition.name, tool: call.name, hold_id: outcome.holdId, expires_at: outcome.expiresAt, console_url: ctx.consoleUrl });
+      ctx.transcript.write({
+        type: 'hold',
+        task: ctx.taskId,
+        agent: ctx.definition.name,
+        tool: call.name,
+        tool_call_id: call.id,
+        call_id: outcome.callId,
+        hold_id: outcome.holdId,
+        expires_at: outcome.expiresAt,
+        console_url: ctx.consoleUrl,
+      });
     }
     ctx.onStatus(`waiting for approval: hold ${outcome.holdId}${ctx.consoleUrl === undefined ? '' : ` (${ctx.consoleUrl})`}`);
     await sleep(ctx.holdPollMs, undefined, { signal });
@@ -86,7 +98,7 @@ export async function toolLoop(ctx: LoopContext, system: string, prompt: string)
   const signal = AbortSignal.any([ctx.signal, wall]);
   // Every model request and tool call of the loop listens to this signal: a few per turn, bounded by the turn budget.
   setMaxListeners(definition.budgets.turns * 4 + 16, signal);
-  const messages: ModelMessage[] = [{ role: 'user', content: prompt }];
+  const messages: ConversationMessage[] = [{ role: 'user', content: prompt }];
   let tokens = 0;
   let text = '';
   const ended = (status: LoopStatus, turns: number): LoopResult => ({ status, text, turns, tokens });
@@ -128,9 +140,9 @@ export async function toolLoop(ctx: LoopContext, system: string, prompt: string)
         if (wall.aborted) return ended('budget_wall_clock', turn);
         throw err;
       }
-      results.push({ type: 'tool-result' as const, toolCallId: call.id, toolName: call.name, output: resultForModel(outcome) });
+      results.push({ call, output: resultForModel(outcome) });
     }
-    messages.push({ role: 'tool', content: results });
+    messages.push(toolResultsMessage(results));
   }
   return ended('budget_turns', definition.budgets.turns);
 }

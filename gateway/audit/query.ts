@@ -7,6 +7,8 @@ export interface AuditFilter {
   server?: string;
   tool?: string;
   decision?: 'allow' | 'deny' | 'hold';
+  /** The records of one call (what the gateway told the client as `portcullis/call_id`). */
+  callId?: string;
   type?: AuditRecord['type'];
   /** Inclusive bounds, milliseconds since the epoch. */
   since?: number;
@@ -14,12 +16,13 @@ export interface AuditFilter {
 }
 
 function matches(record: AuditRecord, filter: AuditFilter): boolean {
-  const r = record as Partial<Record<'server' | 'tool' | 'decision', unknown>> & { agent?: { id?: unknown } };
+  const r = record as Partial<Record<'server' | 'tool' | 'decision' | 'call_id', unknown>> & { agent?: { id?: unknown } };
   if (filter.type !== undefined && record.type !== filter.type) return false;
   if (filter.agent !== undefined && r.agent?.id !== filter.agent) return false;
   if (filter.server !== undefined && r.server !== filter.server) return false;
   if (filter.tool !== undefined && r.tool !== filter.tool) return false;
   if (filter.decision !== undefined && r.decision !== filter.decision) return false;
+  if (filter.callId !== undefined && r.call_id !== filter.callId) return false;
   if (filter.since !== undefined || filter.until !== undefined) {
     const at = Date.parse(record.ts);
     if (filter.since !== undefined && !(at >= filter.since)) return false;

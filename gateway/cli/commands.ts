@@ -15,9 +15,11 @@ commands:
   policy ...                              build, test and sign policies
   audit ...                               verify and query the audit trail
   holds ...                               review calls held for approval
+  agents list | run | runs | show         the built-in orchestrator: definitions, runs, transcripts
   connect <gateway-url> --agent <name> [--listen 127.0.0.1:PORT]
                                           a local bridge holding an agent's identity for any MCP client
-  client-config <agent> --for <client>    the configuration snippet for an MCP client`;
+  client-config <agent> --for <client>    the configuration snippet for an MCP client
+  report <framework|all> | verify <file>  compliance reports from the gateway's evidence, signed`;
 
 /** A command module: its runner and the usage `--help` prints. */
 interface CommandModule {
@@ -33,8 +35,10 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   policy: () => import('./policy.js'),
   audit: () => import('./audit.js'),
   holds: () => import('./holds.js'),
+  agents: () => import('./agents.js'),
   connect: () => import('./connect.js'),
   'client-config': () => import('./client-config.js'),
+  report: () => import('./report.js'),
 };
 
 export interface CliIo {

@@ -35,6 +35,10 @@ export async function run(args: string[]): Promise<number> {
   if (gateway.metricsUrl !== undefined) lines.push(`  Metrics: ${gateway.metricsUrl}`);
   const audit = gateway.config.audit;
   lines.push(audit === undefined ? '  Audit: off (no audit section in the configuration)' : `  Audit trail: ${resolveConfigPath(gateway.config, audit.dir)}`);
+  const orchestrator = gateway.config.orchestrator;
+  if (orchestrator !== undefined) {
+    lines.push(`  Orchestrator: start and cancel runs at ${gateway.url}/admin/runs (role operator), watch them at ${gateway.url}/admin/console; transcripts in ${resolveConfigPath(gateway.config, orchestrator.runs_dir)}`);
+  }
   process.stdout.write(`${lines.join('\n')}\n`);
   // SIGHUP forces a policy reload (compiled and tested off to the side, swapped in only if good).
   const reloadPolicy = (): void => {

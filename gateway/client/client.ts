@@ -12,6 +12,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { McpError } from '@modelcontextprotocol/sdk/types.js';
 import type { CallToolResult, Tool } from '@modelcontextprotocol/sdk/types.js';
 import { ERRORS } from '../errors.js';
+import { callIdIn } from '../protocol/call-id.js';
 import { identifiedFetch } from './identity.js';
 import type { ClientIdentity, IdentifiedFetch } from './identity.js';
 
@@ -40,27 +41,33 @@ export interface CallOptions {
   maxTimeoutMs?: number;
 }
 
+/**
+ * How a call ended. `callId` is the gateway's audit call id for it (the
+ * `call_id` of its audit records), when the gateway keeps an audit trail and
+ * the call reached its decision.
+ */
 export type CallOutcome =
   /** The upstream answered; `result.isError` marks an error the tool itself reported. */
-  | { status: 'ok'; result: CallToolResult }
+  | { status: 'ok'; result: CallToolResult; callId: string | undefined }
   /** The gateway (or upstream) refused with a JSON-RPC error: the code and the gateway's reason. */
-  | { status: 'refused'; code: number; message: string }
+  | { status: 'refused'; code: number; message: string; callId: string | undefined }
   /** Held for a person's approval (holds.mode retry): the identical call goes through once it is approved. */
-  | { status: 'held'; holdId: string; expiresAt: string | undefined; message: string };
+  | { status: 'held'; holdId: string; expiresAt: string | undefined; message: string; callId: string | undefined };
 
 /** A call's refusal as data; anything else (cancellation, a lost connection) is thrown on. */
 function refusalOf(err: unknown): CallOutcome {
   if (!(err instanceof McpError)) throw err;
   // The SDK reports its own request timeout as an McpError too: that is a failure to get an answer, not a refusal.
   if (err.code === -32001 && /timed out/i.test(err.message)) throw err;
+  const callId = callIdIn(err.data);
   if (err.code === ERRORS.holdPending.code) {
     const data = (err.data ?? {}) as { hold_id?: unknown; expires_at?: unknown };
     if (typeof data.hold_id === 'string') {
       const expiresAt = typeof data.expires_at === 'string' ? data.expires_at : undefined;
-      return { status: 'held', holdId: data.hold_id, expiresAt, message: err.message };
+      return { status: 'held', holdId: data.hold_id, expiresAt, message: err.message, callId };
     }
   }
-  return { status: 'refused', code: err.code, message: err.message.replace(/^MCP error -?\d+: /, '') };
+  return { status: 'refused', code: err.code, message: err.message.replace(/^MCP error -?\d+: /, ''), callId };
 }
 
 /** Listing pages read at most; a gateway that never ends its cursor chain is cut off here. */
@@ -117,7 +124,7 @@ export class GatewayClient {
         resetTimeoutOnProgress: true,
         maxTotalTimeout: options.maxTimeoutMs ?? 3_600_000,
       });
-      return { status: 'ok', result: result as CallToolResult };
+      return { status: 'ok', result: result as CallToolResult, callId: callIdIn(result._meta) };
     } catch (err) {
       // The SDK reports an abort as an McpError; the caller gets its own signal's reason.
       if (options.signal?.aborted === true) throw options.signal.reason;

@@ -5,79 +5,25 @@
  * CSRF guard (custom header + same-origin check), since a browser sends
  * client certificates on its own.
  */
-import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { CredentialSource } from '../holds/approver-auth.js';
-import { GatewayError } from '../errors.js';
+import type { FastifyPluginAsync } from 'fastify';
 import { HoldError } from '../holds/errors.js';
 import { APPROVER_ROLE, type HoldStore } from '../holds/store.js';
-import type { Principal } from '../holds/types.js';
 import { CONSOLE_JS } from '../holds/console/console.js.js';
 import { CONSOLE_CSS, CONSOLE_HTML, CONSOLE_ICON } from '../holds/console/page.html.js';
 import { PinError, type PinStore } from '../pinning/store.js';
+import { ADMIN_BODY_LIMIT, adminScope, consoleAsset, requireRole, sendError } from './admin-scope.js';
+import type { AdminAuthenticator } from './admin-scope.js';
+
+export { CSRF_HEADER } from './admin-scope.js';
 
 export interface AdminHoldsOptions {
   holds: HoldStore;
   pins: PinStore;
-  authenticate: (request: CredentialSource) => Principal | undefined;
+  authenticate: AdminAuthenticator;
 }
 
-export const CSRF_HEADER = 'x-portcullis-csrf';
-
-const CONSOLE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "connect-src 'self'",
-  "img-src 'self'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-].join('; ');
-
-const ADMIN_BODY_LIMIT = 16 * 1024;
 /** Newest holds returned by one listing (finished ones are in the journal). */
 const MAX_LISTED = 500;
-
-class AdminError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-function sendError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.code(status).send({ error: { code, message } });
-}
-
-/** Cross-site requests are refused: a browser must send our header and, if it names an origin, ours. */
-function checkSameOrigin(request: FastifyRequest): void {
-  if (request.headers[CSRF_HEADER] !== '1') {
-    throw new AdminError(403, 'csrf', `the ${CSRF_HEADER} header is required`);
-  }
-  const site = request.headers['sec-fetch-site'];
-  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
-    throw new AdminError(403, 'csrf', 'cross-site requests are not allowed');
-  }
-  const origin = request.headers.origin;
-  if (origin !== undefined && origin !== `https://${request.headers.host ?? ''}`) {
-    throw new AdminError(403, 'csrf', 'cross-origin requests are not allowed');
-  }
-}
-
-function adminOf(request: FastifyRequest, authenticate: AdminHoldsOptions['authenticate']): Principal {
-  const principal = authenticate(request.raw);
-  if (!principal) throw new AdminError(401, 'unauthenticated', 'an admin token or admin client certificate is required');
-  if (principal.kind === 'unlisted') throw new AdminError(403, 'not-an-approver', `${principal.id} is not an approver (not listed under holds.approvers)`);
-  if (principal.kind !== 'admin') throw new AdminError(403, 'agent-identity', 'agent identities cannot use the admin API');
-  return principal;
-}
-
-function requireApprover(principal: Principal): void {
-  if (!principal.roles.includes(APPROVER_ROLE)) throw new AdminError(403, 'not-an-approver', 'the approver role is required');
-}
 
 const holdParams = {
   type: 'object',
@@ -116,47 +62,11 @@ const pinApproveBody = {
 export const adminHoldsPlugin: FastifyPluginAsync<AdminHoldsOptions> = async (app, options) => {
   const { holds, pins, authenticate } = options;
 
-  // The edge keeps MCP bodies as raw text; admin routes take parsed JSON (this context only).
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      done(new AdminError(400, 'invalid-request', 'the body is not valid JSON'), undefined);
-    }
-  });
-
-  app.addHook('onSend', async (_request, reply) => {
-    reply.header('cache-control', 'no-store');
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('x-frame-options', 'DENY');
-  });
-
-  app.setErrorHandler((error: FastifyError | AdminError | HoldError | PinError | GatewayError, request, reply) => {
-    if (error instanceof AdminError) return sendError(reply, error.status, error.code, error.message);
+  const { guard, principalOf } = adminScope(app, authenticate, (error, reply) => {
     if (error instanceof HoldError) return sendError(reply, error.status, error.reason, error.message);
     if (error instanceof PinError) return sendError(reply, error.reason === 'not-quarantined' ? 404 : 409, error.reason, error.message);
-    // The edge's own checks (Host, duplicate Host) run before any admin route and answer as they do everywhere.
-    if (error instanceof GatewayError) return sendError(reply, error.http, error.kind, error.message);
-    if (error.validation) return sendError(reply, 400, 'invalid-request', `${error.validationContext ?? 'request'} ${error.message}`);
-    const status = error.statusCode ?? 500;
-    if (status >= 400 && status < 500) return sendError(reply, status, 'invalid-request', error.message);
-    request.log.error({ err: { name: error.name } }, 'admin route failed');
-    return sendError(reply, 500, 'internal', 'internal error');
+    return undefined;
   });
-
-  // Runs before the body is read: strangers learn nothing about what a valid request looks like.
-  const principals = new WeakMap<FastifyRequest, Principal>();
-  const guard = async (request: FastifyRequest): Promise<void> => {
-    checkSameOrigin(request);
-    principals.set(request, adminOf(request, authenticate));
-  };
-  const principalOf = (request: FastifyRequest): Principal => {
-    const principal = principals.get(request);
-    if (!principal) throw new AdminError(401, 'unauthenticated', 'an admin token or admin client certificate is required');
-    return principal;
-  };
 
   app.get('/admin/holds', { onRequest: guard }, async (request) => {
     const principal = principalOf(request);
@@ -179,7 +89,7 @@ export const adminHoldsPlugin: FastifyPluginAsync<AdminHoldsOptions> = async (ap
       const confirm: { digest: string; revision?: string; reason?: string } = { digest: body.digest };
       if (body.revision !== undefined) confirm.revision = body.revision;
       if (body.reason !== undefined) confirm.reason = body.reason;
-      return { hold: holds.approve((request.params as { id: string }).id, principal, confirm) };
+      return { hold: await holds.decide((request.params as { id: string }).id, principal, { verdict: 'approve', ...confirm }) };
     },
   );
 
@@ -189,7 +99,7 @@ export const adminHoldsPlugin: FastifyPluginAsync<AdminHoldsOptions> = async (ap
     async (request) => {
       const principal = principalOf(request);
       const { reason } = (request.body ?? {}) as { reason?: string };
-      return { hold: holds.deny((request.params as { id: string }).id, principal, reason) };
+      return { hold: await holds.decide((request.params as { id: string }).id, principal, reason === undefined ? { verdict: 'deny' } : { verdict: 'deny', reason }) };
     },
   );
 
@@ -199,15 +109,13 @@ export const adminHoldsPlugin: FastifyPluginAsync<AdminHoldsOptions> = async (ap
 
   app.post('/admin/pins/approve', { onRequest: guard, bodyLimit: ADMIN_BODY_LIMIT, schema: { body: pinApproveBody } }, async (request) => {
     const principal = principalOf(request);
-    requireApprover(principal);
+    requireRole(principal, APPROVER_ROLE, 'not-an-approver');
     const { server, tool, hash } = request.body as { server: string; tool: string; hash: string };
     return { event: pins.approve(server, tool, hash, principal.id) };
   });
 
-  const asset = (type: string, body: string) => async (_request: FastifyRequest, reply: FastifyReply) =>
-    reply.header('content-type', type).header('content-security-policy', CONSOLE_CSP).send(body);
-  app.get('/admin/console', asset('text/html; charset=utf-8', CONSOLE_HTML));
-  app.get('/admin/console/console.js', asset('text/javascript; charset=utf-8', CONSOLE_JS));
-  app.get('/admin/console/console.css', asset('text/css; charset=utf-8', CONSOLE_CSS));
-  app.get('/admin/console/icon.svg', asset('image/svg+xml', CONSOLE_ICON));
+  app.get('/admin/console', consoleAsset('text/html; charset=utf-8', CONSOLE_HTML));
+  app.get('/admin/console/console.js', consoleAsset('text/javascript; charset=utf-8', CONSOLE_JS));
+  app.get('/admin/console/console.css', consoleAsset('text/css; charset=utf-8', CONSOLE_CSS));
+  app.get('/admin/console/icon.svg', consoleAsset('image/svg+xml', CONSOLE_ICON));
 };

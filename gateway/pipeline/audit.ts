@@ -11,8 +11,11 @@ import { randomUUID } from 'node:crypto';
 import { AuditUnavailableError, type AuditAgent, type AuditEvent, type DecisionEvent, type OutcomeEvent } from '../audit/index.js';
 import { ERRORS, GatewayError } from '../errors.js';
 import type { UpstreamOutcome } from '../metrics/index.js';
+import { isPlainObject } from '../policy/engine/strict-json.js';
+import { CALL_ID_KEY } from '../protocol/call-id.js';
 import type { AuditTrail, MessageContext, Next, Outcome } from './context.js';
 import { errorOutcome } from './run.js';
+import { recordedInput } from './recorded-input.js';
 
 /**
  * The upstream a message is on record for: every agent message that goes
@@ -91,6 +94,7 @@ function recordDecision(ctx: MessageContext, server: string): Promise<void> | un
   if (args !== undefined) event.arguments = args;
   if (verdict.redact !== undefined) event.redact = verdict.redact;
   if (verdict.classification !== undefined) event.classification = verdict.classification;
+  if (verdict.input !== undefined) Object.assign(event, recordedInput(verdict.input));
   return record(audit, event);
 }
 
@@ -114,6 +118,27 @@ async function recordOutcome(ctx: MessageContext, audit: AuditTrail, server: str
     // The call already happened and its decision is on record; the trail's failure refuses the next ones.
     ctx.services.log('error', 'audit outcome record not written', { server, method: ctx.message.method });
   }
+}
+
+/**
+ * Tells the agent the call id its records carry: in the result's `_meta`, or
+ * in the error's `data` (an upstream's data that is not an object is left as
+ * it is). Only on the agent's answer, never on anything that goes upstream;
+ * a call id an upstream wrote there itself is replaced.
+ */
+function withCallId(ctx: MessageContext, outcome: Outcome): Outcome {
+  const callId = ctx.callId;
+  if (callId === undefined || ctx.direction !== 'request' || ctx.message.kind !== 'request') return outcome;
+  if (outcome.kind === 'result') {
+    const meta = isPlainObject(outcome.result._meta) ? outcome.result._meta : {};
+    return { kind: 'result', result: { ...outcome.result, _meta: { ...meta, [CALL_ID_KEY]: callId } } };
+  }
+  if (outcome.kind === 'error') {
+    const data = outcome.error.data;
+    if (data === undefined) return { kind: 'error', error: { ...outcome.error, data: { [CALL_ID_KEY]: callId } } };
+    if (isPlainObject(data)) return { kind: 'error', error: { ...outcome.error, data: { ...data, [CALL_ID_KEY]: callId } } };
+  }
+  return outcome;
 }
 
 export async function auditStage(ctx: MessageContext, next: Next): Promise<Outcome> {
@@ -154,7 +179,7 @@ export async function auditStage(ctx: MessageContext, next: Next): Promise<Outco
     const denial = { server, reasons: verdict.reasons, agent: ctx.agent.name };
     // ctx.tool is set only for a name the upstream's catalog lists (describe-tool stage).
     metrics.denial(name === undefined ? denial : { ...denial, tool: { name, listed: ctx.tool !== undefined } });
-    return outcome;
+    return withCallId(ctx, outcome);
   }
   const result = outcomeOf(ctx, outcome);
   if (ctx.route?.kind === 'upstream') {
@@ -163,5 +188,5 @@ export async function auditStage(ctx: MessageContext, next: Next): Promise<Outco
     metrics.upstreamUp(server, ctx.services.upstreams.get(server)?.up === true);
   }
   if (audit !== undefined) await recordOutcome(ctx, audit, server, outcome, result);
-  return outcome;
+  return withCallId(ctx, outcome);
 }

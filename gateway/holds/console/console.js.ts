@@ -41,6 +41,9 @@ export const CONSOLE_JS = `'use strict';
     return data;
   }
 
+  // The runs view (runs.js, loaded after this script) calls the admin API the same way.
+  globalThis.portcullisApi = api;
+
   function setStatus(text) { $('#status').textContent = text; }
 
   function timeLeft(expiresAt) {

@@ -9,6 +9,7 @@ export const CONSOLE_HTML = `<!doctype html>
 <link rel="icon" href="/admin/console/icon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/admin/console/console.css">
 <script src="/admin/console/console.js" defer></script>
+<script src="/admin/console/runs.js" defer></script>
 </head>
 <body>
 <header>
@@ -31,6 +32,12 @@ export const CONSOLE_HTML = `<!doctype html>
     <h2>Quarantined tools</h2>
     <p id="tools-empty">Sign in to see quarantined tools.</p>
     <ul id="tools"></ul>
+  </section>
+  <section>
+    <h2>Orchestrator runs</h2>
+    <p id="runs-status" role="status"></p>
+    <p id="runs-empty">Sign in to see runs.</p>
+    <ul id="runs"></ul>
   </section>
 </main>
 <template id="hold-template">
@@ -60,6 +67,23 @@ export const CONSOLE_HTML = `<!doctype html>
     <p class="error" role="alert"></p>
   </li>
 </template>
+<template id="run-template">
+  <li class="run">
+    <h3><span class="agent"></span> <small class="run-id"></small></h3>
+    <dl>
+      <dt>Task</dt><dd class="task"></dd>
+      <dt>Status</dt><dd class="run-status"></dd>
+      <dt>Elapsed</dt><dd class="elapsed"></dd>
+    </dl>
+    <table>
+      <thead><tr><th>Task</th><th>Agent</th><th>Status</th><th>Elapsed</th><th>Now</th><th>After</th></tr></thead>
+      <tbody></tbody>
+    </table>
+    <pre class="outcome"></pre>
+    <div class="actions"><button type="button" class="cancel">Cancel run</button></div>
+    <p class="error" role="alert"></p>
+  </li>
+</template>
 </body>
 </html>
 `;
@@ -80,7 +104,10 @@ textarea { display: block; width: 100%; box-sizing: border-box; }
 .actions { margin-top: .5rem; display: flex; gap: .5rem; }
 button { padding: .35rem .9rem; cursor: pointer; }
 .approve, .approve-tool { background: #1f7a34; color: #fff; border: 0; border-radius: 4px; }
-.deny { background: #a32020; color: #fff; border: 0; border-radius: 4px; }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
+th, td { text-align: left; padding: .2rem .5rem; border-bottom: 1px solid #ddd; overflow-wrap: anywhere; }
+.outcome:empty { display: none; }
+.deny, .cancel { background: #a32020; color: #fff; border: 0; border-radius: 4px; }
 .error { color: #a32020; }
 .flags { color: #8a5300; }
 .add { color: #1f7a34; }
