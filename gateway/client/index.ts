@@ -10,3 +10,23 @@ export type { ClientIdentity } from './identity.js';
 export { joinName, splitName } from '../protocol/names.js';
 /** The gateway's own sanitizer, for what clients write down (transcripts): secrets redacted, text made printable. */
 export { redactJson, sanitizeText } from '../sanitize/index.js';
+/** The gateway's evidence (admin evidence API), for compliance reporters. */
+export { EVIDENCE_SECTIONS, EvidenceReadError, evidencePath, readEvidence, sealingCheckpoints } from './evidence.js';
+export type {
+  AuditEvidence,
+  AuditVerification,
+  CertificateEvidence,
+  CheckpointRef,
+  EvidenceBundle,
+  EvidenceReadOptions,
+  EvidenceRecord,
+  EvidenceSectionName,
+  HoldEvidence,
+  MetricSample,
+  Period,
+  PinEvidence,
+  PkiEvidence,
+  PolicyEvidence,
+  Section,
+  Unavailable,
+} from './evidence.js';
