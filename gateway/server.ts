@@ -17,6 +17,12 @@ import type { LogSink } from './util/log.js';
 import { GatewayMetrics, serveMetrics, type MetricsServer } from './metrics/index.js';
 import { adminHoldsPlugin } from './edge/admin-holds.js';
 import { adminMetricsPlugin } from './edge/admin-metrics.js';
+import { adminRunsPlugin } from './edge/admin-runs.js';
+import { adminEvidencePlugin } from './edge/admin-evidence.js';
+import { hostedReports, type ReportHost } from './reports/host.js';
+import type { RunsControl } from './edge/admin-runs.js';
+import { runsControl } from './orchestrator/control.js';
+import { hostedRuns, workerIdentities } from './orchestrator/host.js';
 import { listenerAuthenticator, mtlsAuthenticator } from './edge/authenticate.js';
 import type { BearerAuthenticator } from './edge/authenticate.js';
 import { approverAuthenticator } from './holds/approver-auth.js';
@@ -24,17 +30,24 @@ import { type Enforcement, enforcementFromConfig } from './pipeline/enforcement.
 import { JwtAuthenticator, verificationKey } from './identity/jwt.js';
 import { OAuthAuthenticator } from './identity/oauth.js';
 import { RevocationList } from './identity/revocation.js';
+import { shareRevocations } from './identity/revocation-sharing.js';
+import { openState, replicaIdOf } from './state/open.js';
+import { SharedRecords } from './state/records.js';
 import { McpHttp } from './mcp/endpoint.js';
 import { relayer } from './mcp/relay.js';
 import { ToolCatalog } from './upstreams/tool-catalog.js';
 import type { Services } from './pipeline/context.js';
 import { STAGES } from './pipeline/stages.js';
-import { configuredPki } from './config/pki-files.js';
+import { configuredPki, namesMissingFrom, serverNames } from './config/pki-files.js';
 import { ensureIdentityList, hasPki, initPki, issueAgent, pkiPaths } from './pki/store.js';
 import type { AgentFiles } from './pki/store.js';
 import type { PolicyDecider } from './policy/engine/decision.js';
-import { PolicyReloader } from './policy/reload.js';
+import { PolicyReloader, policyStatus } from './policy/reload.js';
 import { policySource } from './policy/config.js';
+import type { ConfiguredSource } from './policy/config.js';
+import { fileSource } from './policy/source/source.js';
+import { startShadow } from './pipeline/shadow.js';
+import { writeFileAtomic } from './util/atomic-write.js';
 import { UpstreamRegistry } from './upstreams/registry.js';
 
 
@@ -55,12 +68,12 @@ export function defaultConfigFile(cwd = process.cwd()): string {
  * policy cannot run: the gateway does not start without one.
  */
 export async function loadPolicyFolder(dir: string, log: LogSink = logSink(createLogger({ level: 'info' }))): Promise<PolicyReloader> {
-  return startPolicy({ location: { kind: 'folder', path: dir }, options: {} }, log);
+  return startPolicy({ source: fileSource({ kind: 'folder', path: dir }), options: {} }, log);
 }
 
-/** Starts the policy from the `policy` section (folder or bundle, tests, signature keys). */
-async function startPolicy(source: ReturnType<typeof policySource>, log: LogSink, metrics?: GatewayMetrics): Promise<PolicyReloader> {
-  const reloader = new PolicyReloader(source.location, { ...source.options, onFailure: (failure) => log('warn', 'policy decision failed closed', { ...failure }) });
+/** Starts the policy from the `policy` section (folder, bundle or git; tests, signature keys). */
+async function startPolicy(source: ConfiguredSource, log: LogSink, metrics?: GatewayMetrics): Promise<PolicyReloader> {
+  const reloader = new PolicyReloader(source.source, { ...source.options, onFailure: (failure) => log('warn', 'policy decision failed closed', { ...failure }) });
   reloader.on('reload', (event: { result: string; revision?: string; reason?: string }) => {
     if (event.result !== 'unchanged') log(event.result === 'success' ? 'info' : 'error', `policy reload ${event.result}`, { ...event });
     if (metrics === undefined) return;
@@ -69,6 +82,20 @@ async function startPolicy(source: ReturnType<typeof policySource>, log: LogSink
   });
   await reloader.start();
   return reloader;
+}
+
+/** Writes the policy status file (`portcullis policy status`) now and after every reload attempt. */
+function reportPolicyStatus(file: string, live: PolicyReloader, shadow: PolicyReloader | undefined, log: LogSink): void {
+  const write = (): void => {
+    try {
+      writeFileAtomic(file, `${JSON.stringify(policyStatus(live, shadow), null, 2)}\n`);
+    } catch {
+      log('error', 'policy status file not written', { file });
+    }
+  };
+  live.on('reload', write);
+  shadow?.on('reload', write);
+  write();
 }
 
 export interface StartOptions {
@@ -97,6 +124,10 @@ export interface RunningGateway {
   metricsUrl?: string;
   /** The audit trail, when the `audit` section is configured. */
   audit?: AuditLog;
+  /** The built-in orchestrator's runs, when the `orchestrator` section is configured. */
+  runs?: RunsControl;
+  /** The scheduled compliance reports, when the `reports` section is configured. */
+  reports?: ReportHost;
   close(): Promise<void>;
 }
 
@@ -111,13 +142,13 @@ interface Tls {
   identitiesFile: string | undefined;
 }
 
-function tlsMaterial(config: PortcullisConfig): { tls: Tls; createdAgent?: RunningGateway['createdAgent'] } {
+function tlsMaterial(config: PortcullisConfig, names: readonly string[]): { tls: Tls; createdAgent?: RunningGateway['createdAgent'] } {
   const pki = configuredPki(config);
   let createdAgent: RunningGateway['createdAgent'];
   if (!pki.own) {
     const paths = pkiPaths(resolveConfigPath(config, config.tls.dir));
     if (!hasPki(paths)) {
-      initPki(paths, config.tls.trust_domain);
+      initPki(paths, config.tls.trust_domain, { serverNames: names });
       createdAgent = { name: DEFAULT_AGENT, files: issueAgent(paths, config.tls.trust_domain, DEFAULT_AGENT) };
     }
   }
@@ -150,7 +181,16 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
   if (methods.includes('oauth') && config.oauth === undefined) throw new ConfigError('portcullis.yaml: listen.auth names oauth but there is no oauth section');
   const logger = options.log === undefined ? createLogger(config.log, options.logDestination) : undefined;
   const log = options.log ?? logSink(logger as NonNullable<typeof logger>);
-  const { tls, createdAgent } = tlsMaterial(config);
+  const names = serverNames(config);
+  const { tls, createdAgent } = tlsMaterial(config, names);
+  const uncovered = namesMissingFrom(tls.cert, names);
+  // An existing PKI is never replaced behind the operator's back: clients checking those names will fail, say why.
+  if (uncovered.length > 0) log('warn', 'the server certificate does not carry every configured server name', { missing: uncovered });
+  // The orchestrator's workers reach this listener once it listens; its configuration fails here, before anything opens.
+  let listening = '';
+  const runs = hostedRuns(config, { url: () => listening, ca: tls.ca, consoleUrl: config.holds.console_url });
+  // Each scheduled reporter reads the evidence through this listener with its own certificate from this CA.
+  const reports = hostedReports(config, { url: () => listening, ca: tls.ca, serverKey: tls.key, mint: (name) => workerIdentities(config)(name), log });
   const metrics = new GatewayMetrics(config.metrics);
   const audit = await openAudit(config, tls.key, metrics, log);
   const reloader =
@@ -161,6 +201,8 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
         })
       : undefined;
   reloader?.watch();
+  const candidate = reloader === undefined ? undefined : await startShadow(config.policy, (p) => resolveConfigPath(config, p), { metrics, ...(audit === undefined ? {} : { audit }), log });
+  if (reloader !== undefined) reportPolicyStatus(resolveConfigPath(config, config.policy.status_file), reloader, candidate?.reloader, log);
   const decider: PolicyDecider = options.decider ?? (reloader as PolicyReloader);
   metrics.policyRevision(decider.revision);
 
@@ -176,7 +218,16 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
     onLanes: (upstream, open) => metrics.upstreamLanes(upstream, open),
     log: (level, message) => log(level, message),
   });
-  const enforcement = enforcementFromConfig(config, log);
+  // Shared state (state.backend redis): rate limits, holds and revocations hold across replicas.
+  const replica = replicaIdOf(config.state);
+  // Replicas keep a chain each: every start stamps it with the replica's id (docs/deploy.md).
+  if (config.state.backend !== 'memory') {
+    audit?.record({ type: 'event', control: 'replica', event: 'started', details: { replica } }).catch(() => log('error', 'audit record of the replica start not written'));
+  }
+  const state = await openState(config.state, log);
+  metrics.stateAvailable(state?.available ?? true);
+  state?.onAvailability((available) => metrics.stateAvailable(available));
+  const enforcement = enforcementFromConfig(config, log, state);
   enforcement.reportTo(metrics);
   if (audit !== undefined) enforcement.auditTo(audit, log);
   const refusals = new RefusalRecorder(
@@ -194,6 +245,7 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
     metrics,
     log,
     refusals,
+    ...(candidate === undefined ? {} : { shadow: candidate.shadow }),
     relay: relayer(STAGES, () => services),
   };
   mcp = new McpHttp(STAGES, services);
@@ -212,22 +264,29 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
     onProblem: (message) => log('error', message),
   });
   revocation.watch();
+  const unshareRevocations = state === undefined ? undefined : shareRevocations(revocation, new SharedRecords(state, 'revocations'), replica, log);
   let app: FastifyInstance | undefined;
   let metricsServer: MetricsServer | undefined;
   const httpHandlers = mcp;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      // First: cancelling runs sends their cancellations through the gateway while it still serves them.
+      await runs?.close();
+      await reports?.close();
       enforcement.close();
       httpHandlers.close();
       refusals.close();
       await app?.close();
+      unshareRevocations?.();
       revocation.close();
       await metricsServer?.close();
       await upstreams.closeAll();
       reloader?.close();
+      candidate?.reloader.close();
       // Last: the final checkpoint covers every call that finished.
       await audit?.close();
+      await state?.close();
     })();
     return closing;
   };
@@ -236,6 +295,7 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
     for (const health of upstreams.health()) metrics.upstreamUp(health.name, health.state === 'ready');
     app = await buildEdge({
       listen: config.listen,
+      serverNames: names,
       tls,
       revocation,
       authenticate,
@@ -243,7 +303,14 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
       refusals,
       mcp: httpHandlers,
       knownServer: (name) => upstreams.get(name) !== undefined,
-      readiness: () => ({ ready: upstreams.allReady(), policy: decider.revision, ...(reloader ? { policy_status: reloader.describe() } : {}), upstreams: upstreams.health() }),
+      readiness: () => ({
+        ready: upstreams.allReady() && (state?.available ?? true),
+        replica,
+        state: { backend: config.state.backend, available: state?.available ?? true },
+        policy: decider.revision,
+        ...(reloader ? { policy_status: reloader.describe() } : {}),
+        upstreams: upstreams.health(),
+      }),
       log,
       ...(logger === undefined ? {} : { logger }),
     });
@@ -251,6 +318,8 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
     await app.register(adminHoldsPlugin, { holds: enforcement.holds, pins: enforcement.pins, authenticate: admins });
     // Without a listener of its own, /metrics is served to admins only.
     if (config.metrics.enabled && config.metrics.listen === undefined) await app.register(adminMetricsPlugin, { metrics, authenticate: admins });
+    await app.register(adminRunsPlugin, { runs: runs === undefined ? undefined : runsControl(runs), authenticate: admins });
+    await app.register(adminEvidencePlugin, { config, audit, holds: enforcement.holds, metrics, revision: () => decider.revision, authenticate: admins });
     await app.listen({ host: config.listen.host, port: config.listen.port });
     const metricsListen = config.metrics.listen;
     if (config.metrics.enabled && metricsListen !== undefined) metricsServer = await serveMetrics(metrics, { ...metricsListen, path: config.metrics.path });
@@ -261,8 +330,14 @@ export async function startGateway(options: StartOptions = {}): Promise<RunningG
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
   const running: RunningGateway = { config, url: listenerUrl(config.listen.host, port), port, upstreams, decider, enforcement, metrics, close };
+  listening = running.url;
   if (createdAgent !== undefined) running.createdAgent = createdAgent;
   if (metricsServer !== undefined) running.metricsUrl = metricsServer.url;
   if (audit !== undefined) running.audit = audit;
+  if (runs !== undefined) running.runs = runsControl(runs);
+  if (reports !== undefined) {
+    reports.start();
+    running.reports = reports;
+  }
   return running;
 }

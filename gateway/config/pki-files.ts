@@ -4,7 +4,9 @@
  * tls.revoked_identities), else the development PKI in tls.dir.
  */
 import { readFileSync } from 'node:fs';
-import { resolveConfigPath } from './load.js';
+import { X509Certificate } from 'node:crypto';
+import { ConfigError, resolveConfigPath } from './load.js';
+import { DNS_NAME } from './spine-schema.js';
 import type { PortcullisConfig } from './sections.js';
 import { pkiPaths } from '../pki/store.js';
 import type { IdentityListFile } from '../pki/store.js';
@@ -38,4 +40,20 @@ export function identityListFile(config: PortcullisConfig): IdentityListFile {
   const pki = configuredPki(config);
   if (pki.revokedIdentities === undefined) throw new Error('portcullis.yaml: set tls.revoked_identities to revoke agents and tokens (tls names its own files)');
   return { file: pki.revokedIdentities, keyPem: readFileSync(pki.serverKey, 'utf8'), certPem: readFileSync(pki.serverCert, 'utf8') };
+}
+
+/** The variable that adds server names to `tls.server_names` (comma-separated): a container's name is known where it runs. */
+export const SERVER_NAMES_VARIABLE = 'PORTCULLIS_SERVER_NAMES';
+
+/** The names this listener is reached by: `tls.server_names` and $PORTCULLIS_SERVER_NAMES, each once. */
+export function serverNames(config: PortcullisConfig, env: NodeJS.ProcessEnv = process.env): string[] {
+  const fromEnv = (env[SERVER_NAMES_VARIABLE] ?? '').split(',').map((name) => name.trim().toLowerCase()).filter((name) => name !== '');
+  for (const name of fromEnv) if (!DNS_NAME.test(name)) throw new ConfigError(`${SERVER_NAMES_VARIABLE}: "${name}" is not a DNS name`);
+  return [...new Set([...(config.tls.server_names ?? []), ...fromEnv])];
+}
+
+/** The names a certificate does not carry as dNSName (a PKI made before they were configured). */
+export function namesMissingFrom(certPem: string, names: readonly string[]): string[] {
+  const carried = new Set((new X509Certificate(certPem).subjectAltName ?? '').split(', ').filter((san) => san.startsWith('DNS:')).map((san) => san.slice(4).toLowerCase()));
+  return names.filter((name) => !carried.has(name));
 }

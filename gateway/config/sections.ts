@@ -23,6 +23,10 @@ import {
 import type { AgentConfig, JwtConfig, ListenConfig, LogConfig, OAuthConfig, TlsConfig, UpstreamConfig } from './spine-schema.js';
 import type { PolicyConfig } from '../policy/config.js';
 import { policyConfigSchema } from '../policy/config.js';
+import { stateConfigSchema, type StateConfig } from '../state/config.js';
+import type { OrchestratorConfig } from './orchestrator-schema.js';
+import { orchestratorConfigSchema } from './orchestrator-schema.js';
+import { reportsConfigSchema, type ReportsConfig } from './reports-schema.js';
 
 export const SECTIONS = {
   listen: listenSchema,
@@ -38,6 +42,9 @@ export const SECTIONS = {
   audit: auditConfigSchema,
   metrics: { ...metricsConfigSchema, default: {} },
   log: logSchema,
+  state: stateConfigSchema,
+  orchestrator: orchestratorConfigSchema,
+  reports: reportsConfigSchema,
 } as const;
 
 /** The validated, defaulted, frozen configuration. */
@@ -57,6 +64,12 @@ export interface PortcullisConfig {
   audit?: AuditConfig;
   metrics: MetricsConfig;
   log: LogConfig;
+  /** Where replicas share rate limits, holds and revocations (docs/deploy.md); memory by default. */
+  state: StateConfig;
+  /** With this section `portcullis start` hosts the built-in orchestrator (docs/agents.md). */
+  orchestrator?: OrchestratorConfig;
+  /** With this section `portcullis start` runs the compliance reporters on a schedule (docs/compliance.md). */
+  reports?: ReportsConfig;
   /** Absolute folder of the config file: relative paths in it resolve from here. */
   base_dir: string;
 }

@@ -56,7 +56,12 @@ export interface TlsConfig {
   crl?: string;
   /** Revoked agent identities and token ids, signed with the server key; default: in `dir` (dev PKI), else none. */
   revoked_identities?: string;
+  /** DNS names this listener is reached by: in a new dev PKI's server certificate, and accepted as Host (with the port). */
+  server_names?: string[];
 }
+
+/** A DNS name (letters, digits, '-' labels joined by '.'), as a certificate's dNSName carries it. */
+export const DNS_NAME = /^(?=.{1,253}$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$/;
 
 /** mtls: a client certificate; jwt: a token the gateway (or `jwt.jwks`) signs; oauth: an access token of `oauth.authorization_servers`. */
 export type AuthMethod = 'mtls' | 'jwt' | 'oauth';
@@ -111,6 +116,7 @@ export const tlsSchema = {
     key: { type: 'string', minLength: 1 },
     crl: { type: 'string', minLength: 1 },
     revoked_identities: { type: 'string', minLength: 1 },
+    server_names: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: DNS_NAME.source } },
   },
 } as const;
 

@@ -34,6 +34,8 @@ export interface TlsMaterial {
 
 export interface EdgeOptions {
   listen: ListenConfig;
+  /** Names of this listener besides loopback (tls.server_names): accepted as Host with the bound port. */
+  serverNames?: readonly string[];
   tls: TlsMaterial;
   /** Revoked certificates, identities and tokens: checked on new connections and every request; a change closes what it revokes. */
   revocation?: RevocationList;
@@ -173,7 +175,8 @@ export async function buildEdge(options: EdgeOptions): Promise<FastifyInstance> 
   app.server.on('listening', () => {
     const address = app.server.address();
     if (typeof address === 'object' && address !== null) {
-      guard = new HostOriginGuard(address.port, options.listen.allowed_hosts, options.listen.allowed_origins);
+      const named = (options.serverNames ?? []).map((name) => `${name}:${address.port}`);
+      guard = new HostOriginGuard(address.port, [...options.listen.allowed_hosts, ...named], options.listen.allowed_origins);
       options.oauth?.listening(listenerUrl(options.listen.host, address.port));
     }
   });

@@ -8,7 +8,9 @@ export type HoldErrorReason =
   | 'digest-mismatch'
   | 'revision-mismatch'
   | 'not-approved'
-  | 'too-many-pending';
+  | 'too-many-pending'
+  /** Holds are shared by replicas (state.backend redis) and Redis is out of reach: fail closed. */
+  | 'state-unavailable';
 
 export const HOLD_ERROR_STATUS: Record<HoldErrorReason, number> = {
   'not-found': 404,
@@ -20,6 +22,7 @@ export const HOLD_ERROR_STATUS: Record<HoldErrorReason, number> = {
   'revision-mismatch': 409,
   'not-approved': 409,
   'too-many-pending': 503,
+  'state-unavailable': 503,
 };
 
 export class HoldError extends Error {

@@ -5,7 +5,8 @@ import type { HoldMode } from './config.js';
 import { callDigest, type HeldCall } from './digest.js';
 import { HoldError } from './errors.js';
 import { HoldJournal } from './journal.js';
-import type { HoldEvent, HoldEventType, HoldOutcome, HoldRecord, Principal, RetryAnswer } from './types.js';
+import type { HoldBoard } from './board.js';
+import type { HoldEvent, HoldEventType, HoldOutcome, HoldRecord, HoldState, Principal, RetryAnswer } from './types.js';
 
 export const APPROVER_ROLE = 'approver';
 const MAX_REASON = 500;
@@ -33,18 +34,40 @@ export interface HoldStoreOptions {
   approvalTtlS?: number;
   /** Masks secrets in arguments before they are stored or shown: raw arguments are never kept. */
   redact: (args: unknown) => unknown;
+  /** Holds shared by replicas (wait mode only): any replica lists and decides any hold. */
+  board?: HoldBoard;
 }
+
+/** A person's decision through the admin API. */
+export type HoldDecision = { verdict: 'approve'; digest: string; revision?: string; reason?: string } | { verdict: 'deny'; reason?: string };
 
 /** A pending hold's expiry timer and, in wait mode, the request waiting for it. */
 interface Waiter {
   resolve?: (outcome: HoldOutcome) => void;
+  /** Shared mode: the hold could not be stored for the other replicas, so the call is refused. */
+  reject?: (error: HoldError) => void;
   timer: NodeJS.Timeout;
 }
+
+/** How far a hold has come: a shared record only ever moves forward (a late echo never undoes a change). */
+const PROGRESS: Record<HoldState, number> = { pending: 0, approved: 1, denied: 1, expired: 1, cancelled: 1, forwarded: 2, returned: 3 };
+
+const UNSHARED = 'holds are shared by the replicas and the shared state is out of reach';
 
 /** A reason a person typed or the gateway gave: hostile characters and secrets neutralised, bounded. */
 function cleanReason(reason: string | undefined): string | undefined {
   const clean = reason === undefined ? '' : sanitizeText(reason, { maxLength: MAX_REASON }).trim();
   return clean === '' ? undefined : clean;
+}
+
+/** A hold record as the shared state holds it, or undefined for anything else. */
+function parseShared(value: string): HoldRecord | undefined {
+  try {
+    const record = JSON.parse(value) as HoldRecord;
+    return typeof record?.id === 'string' && typeof record.state === 'string' && record.state in PROGRESS ? record : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Retry mode binds a hold to one agent and one exact call. */
@@ -84,6 +107,10 @@ export class HoldStore {
   readonly #redact: (args: unknown) => unknown;
   /** How the hold stage meets held calls: it waits (`propose`) or answers at once (`retry`). */
   readonly mode: HoldMode;
+  readonly #board: HoldBoard | undefined;
+  /** Shared mode: expiry of pending holds other replicas wait for (whoever expires one first wins). */
+  readonly #peerTimers = new Map<string, NodeJS.Timeout>();
+  readonly #unsubscribe: Array<() => void> = [];
 
   constructor(options: HoldStoreOptions) {
     this.#maxPending = options.maxPending ?? 1000;
@@ -99,6 +126,17 @@ export class HoldStore {
       this.#resumeAfterRestart();
     }
     this.#opened = true;
+    this.#board = options.board;
+    if (options.board !== undefined) {
+      // A retry-mode approval would have to be consumed once across replicas: not shared (yet).
+      if (this.mode === 'retry') throw new Error('holds.mode retry cannot be shared by replicas: use holds.mode wait with state.backend redis');
+      const board = options.board;
+      this.#unsubscribe.push(
+        board.onChange((value) => this.#adopt(value)),
+        board.onResync(() => void this.#resync(board)),
+      );
+      if (board.available) void this.#resync(board);
+    }
   }
 
   onEvent(listener: (event: HoldEvent) => void): () => void {
@@ -114,10 +152,14 @@ export class HoldStore {
   /** Wait mode: parks a call; `outcome` settles when a person decides, the hold expires, or it is cancelled. */
   propose(proposal: HoldProposal): { hold: HoldRecord; outcome: Promise<HoldOutcome> } {
     this.#checkCapacity();
+    const board = this.#board;
+    if (board !== undefined && !board.available) throw new HoldError('state-unavailable', UNSHARED);
     let hold!: HoldRecord;
-    const outcome = new Promise<HoldOutcome>((resolve) => {
-      hold = this.#create(proposal, 'wait', resolve);
+    const outcome = new Promise<HoldOutcome>((resolve, reject) => {
+      hold = this.#create(proposal, 'wait', resolve, reject);
     });
+    // Other replicas can decide the hold once it is stored; if it cannot be, nobody could: refuse the call.
+    board?.put(hold.id, JSON.stringify(hold)).catch(() => this.#unshared(hold.id));
     return { hold: { ...hold }, outcome };
   }
 
@@ -149,7 +191,7 @@ export class HoldStore {
     }
   }
 
-  #create(proposal: HoldProposal, mode: HoldMode, resolve?: (outcome: HoldOutcome) => void): HoldRecord {
+  #create(proposal: HoldProposal, mode: HoldMode, resolve?: (outcome: HoldOutcome) => void, reject?: (error: HoldError) => void): HoldRecord {
     const now = Date.now();
     const timeoutS = Math.min(Math.max(1, proposal.timeoutS), this.#maxTimeoutS);
     const hold: HoldRecord = {
@@ -173,7 +215,7 @@ export class HoldStore {
     this.#forgetOldFinished();
     this.#holds.set(hold.id, hold);
     if (mode === 'retry') this.#byCall.set(retryKey(hold.agent_id, hold.digest), hold.id);
-    this.#waiters.set(hold.id, { resolve, timer: setTimeout(() => this.#expire(hold.id), timeoutS * 1000) });
+    this.#waiters.set(hold.id, { resolve, reject, timer: setTimeout(() => this.#expire(hold.id), timeoutS * 1000) });
     this.#record('proposed', hold);
     return hold;
   }
@@ -186,11 +228,41 @@ export class HoldStore {
   approve(id: string, principal: Principal, confirm: { digest: string; revision?: string; reason?: string }): HoldRecord {
     const hold = this.#pending(id);
     this.#authorize(hold, principal);
+    this.#confirm(hold, confirm);
+    return this.#decide(hold, 'approved', principal, confirm.reason);
+  }
+
+  #confirm(hold: HoldRecord, confirm: { digest: string; revision?: string }): void {
     if (confirm.digest !== hold.digest) throw new HoldError('digest-mismatch', 'the approval is for a different call');
     if (confirm.revision !== undefined && confirm.revision !== hold.revision) {
       throw new HoldError('revision-mismatch', 'the approval is for a different policy revision');
     }
-    return this.#decide(hold, 'approved', principal, confirm.reason);
+  }
+
+  /**
+   * The admin API's way to decide: here at once, or, with holds shared by
+   * replicas, in the shared state first, where one decision wins; the replica
+   * whose call waits for it hears it there and resumes the call.
+   */
+  async decide(id: string, principal: Principal, decision: HoldDecision): Promise<HoldRecord> {
+    const board = this.#board;
+    if (board === undefined) return decision.verdict === 'approve' ? this.approve(id, principal, decision) : this.deny(id, principal, decision.reason);
+    const hold = this.#pending(id);
+    this.#authorize(hold, principal);
+    if (decision.verdict === 'approve') this.#confirm(hold, decision);
+    const decided = this.#concluded(hold, decision.verdict === 'approve' ? 'approved' : 'denied', { decided_by: principal.id, decision_reason: cleanReason(decision.reason) });
+    let result: Awaited<ReturnType<HoldBoard['transition']>>;
+    try {
+      result = await board.transition(id, 'pending', JSON.stringify(decided));
+    } catch {
+      throw new HoldError('state-unavailable', UNSHARED);
+    }
+    if (!result.ok) {
+      if (result.current !== undefined) this.#adopt(result.current);
+      throw new HoldError('not-pending', `the hold is already ${this.#holds.get(id)?.state ?? 'gone'}`);
+    }
+    this.#apply(decided, true);
+    return { ...decided };
   }
 
   deny(id: string, principal: Principal, reason?: string): HoldRecord {
@@ -203,7 +275,9 @@ export class HoldStore {
   cancel(id: string, reason: string): void {
     const hold = this.#holds.get(id);
     if (hold?.state !== 'pending') return;
-    this.#finish(hold, 'cancelled', { decision_reason: cleanReason(reason) });
+    // Shared: the call ends here now, whatever the other replicas say.
+    if (this.#board !== undefined) this.#settleShared(hold, this.#concluded(hold, 'cancelled', { decision_reason: cleanReason(reason) }), true);
+    else this.#finish(hold, 'cancelled', { decision_reason: cleanReason(reason) });
   }
 
   /**
@@ -226,6 +300,7 @@ export class HoldStore {
     hold.state = 'forwarded';
     hold.forwarded_at = new Date(Date.now()).toISOString();
     this.#record('forwarded', hold);
+    this.#share(hold);
     return { ...hold };
   }
 
@@ -237,6 +312,7 @@ export class HoldStore {
     hold.returned_at = new Date(Date.now()).toISOString();
     hold.result_ok = ok;
     this.#record('returned', hold);
+    this.#share(hold);
   }
 
   get(id: string): HoldRecord | undefined {
@@ -269,6 +345,9 @@ export class HoldStore {
     }
     for (const timer of this.#lapses.values()) clearTimeout(timer);
     this.#lapses.clear();
+    for (const timer of this.#peerTimers.values()) clearTimeout(timer);
+    this.#peerTimers.clear();
+    for (const stop of this.#unsubscribe.splice(0)) stop();
   }
 
   /** Keeps memory bounded: finished holds beyond `keepFinished` are dropped, oldest first (the journal keeps them). */
@@ -315,7 +394,9 @@ export class HoldStore {
     if (hold?.state !== 'pending') return;
     const forwards = hold.on_timeout === 'allow';
     if (forwards && hold.mode === 'retry') hold.retry_until = new Date(Date.now() + this.#approvalTtlMs).toISOString();
-    this.#finish(hold, 'expired', { decision_reason: forwards ? 'no decision before the timeout; the rule forwards it' : 'no decision before the timeout' });
+    const details = { decision_reason: forwards ? 'no decision before the timeout; the rule forwards it' : 'no decision before the timeout' };
+    if (this.#board !== undefined) this.#settleShared(hold, this.#concluded(hold, 'expired', details), false);
+    else this.#finish(hold, 'expired', details);
   }
 
   /** Retry mode: an approval not consumed by `untilMs` lapses. */
@@ -342,10 +423,22 @@ export class HoldStore {
     state: 'approved' | 'denied' | 'expired' | 'cancelled',
     details: { decided_by?: string; decision_reason?: string | undefined },
   ): void {
-    hold.state = state;
-    hold.decided_at = new Date(Date.now()).toISOString();
-    if (details.decided_by !== undefined) hold.decided_by = details.decided_by;
-    if (details.decision_reason !== undefined) hold.decision_reason = details.decision_reason;
+    Object.assign(hold, this.#concluded(hold, state, details));
+    this.#conclude(hold);
+  }
+
+  /** The record of `hold` once it ended as `state` (the hold itself is not changed). */
+  #concluded(hold: HoldRecord, state: 'approved' | 'denied' | 'expired' | 'cancelled', details: { decided_by?: string; decision_reason?: string | undefined }): HoldRecord {
+    const ended: HoldRecord = { ...hold, state, decided_at: new Date(Date.now()).toISOString() };
+    if (details.decided_by !== undefined) ended.decided_by = details.decided_by;
+    if (details.decision_reason !== undefined) ended.decision_reason = details.decision_reason;
+    return ended;
+  }
+
+  /** A hold that just ended: its timer stops, the event is recorded, the waiting call hears the outcome. */
+  #conclude(hold: HoldRecord): void {
+    const state = hold.state;
+    if (state !== 'approved' && state !== 'denied' && state !== 'expired' && state !== 'cancelled') return;
     const waiter = this.#waiters.get(hold.id);
     this.#waiters.delete(hold.id);
     if (waiter) clearTimeout(waiter.timer);
@@ -381,6 +474,107 @@ export class HoldStore {
       this.#waiters.set(hold.id, { timer });
     } else if (hold.state === 'approved' && hold.retry_until !== undefined) {
       this.#armLapse(hold.id, Date.parse(hold.retry_until));
+    }
+  }
+
+  /** Shared mode: a change only this replica makes (its own call forwarded, answered) is stored for the others. */
+  #share(hold: HoldRecord): void {
+    this.#board?.put(hold.id, JSON.stringify(hold)).catch(() => undefined);
+  }
+
+  /** Shared mode: the new hold could not be stored, so no other replica could decide it: the call is refused. */
+  #unshared(id: string): void {
+    const hold = this.#holds.get(id);
+    if (hold?.state !== 'pending') return;
+    this.#waiters.get(id)?.reject?.(new HoldError('state-unavailable', UNSHARED));
+    this.#finish(hold, 'cancelled', { decision_reason: 'shared state unavailable' });
+  }
+
+  /**
+   * Shared mode: ends a pending hold (expired, cancelled) in the shared state
+   * first, where a decision made meanwhile on another replica wins. `atOnce`:
+   * the end holds here whatever the shared state says (the call is gone).
+   * Out of reach, it ends here (failing closed) and is stored on reconnection.
+   */
+  #settleShared(hold: HoldRecord, ended: HoldRecord, atOnce: boolean): void {
+    const board = this.#board;
+    if (board === undefined) return;
+    if (atOnce) this.#apply(ended, true);
+    board.transition(hold.id, 'pending', JSON.stringify(ended)).then(
+      (result) => {
+        if (result.ok) this.#apply(ended, true);
+        else if (result.current !== undefined) this.#adopt(result.current);
+      },
+      () => this.#apply(ended, true),
+    );
+  }
+
+  /** A record from the shared state (another replica's change, or the echo of ours). */
+  #adopt(value: string): void {
+    const record = parseShared(value);
+    if (record !== undefined) this.#apply(record);
+  }
+
+  /**
+   * Takes a shared record in, never moving a hold backwards. A pending hold
+   * that ended elsewhere ends here too: the call waiting on this replica, if
+   * any, resumes (approved) or is refused, and that is recorded here, as is
+   * a decision made here (`madeHere`).
+   */
+  #apply(record: HoldRecord, madeHere = false): void {
+    const local = this.#holds.get(record.id);
+    if (local === undefined) {
+      this.#holds.set(record.id, { ...record });
+      if (record.state === 'pending') this.#armPeerExpiry(record);
+      return;
+    }
+    if (PROGRESS[record.state] <= PROGRESS[local.state]) return;
+    const wasPending = local.state === 'pending';
+    Object.assign(local, record);
+    clearTimeout(this.#peerTimers.get(record.id));
+    this.#peerTimers.delete(record.id);
+    if (wasPending && (madeHere || this.#waiters.has(record.id))) this.#conclude(local);
+  }
+
+  /** Shared mode: a peer's pending hold expires here too if its replica is gone; the first replica to expire it wins. */
+  #armPeerExpiry(hold: HoldRecord): void {
+    if (this.#waiters.has(hold.id) || this.#peerTimers.has(hold.id)) return;
+    const timer = setTimeout(() => {
+      this.#peerTimers.delete(hold.id);
+      const current = this.#holds.get(hold.id);
+      if (current?.state === 'pending') this.#settleShared(current, this.#concluded(current, 'expired', { decision_reason: 'no decision before the timeout' }), false);
+    }, Math.max(0, Date.parse(hold.expires_at) - Date.now()));
+    timer.unref();
+    this.#peerTimers.set(hold.id, timer);
+  }
+
+  /**
+   * After (re)connecting: every shared hold is taken in; what this replica
+   * ended while Redis was out of reach is stored; and what this replica waits
+   * for but Redis no longer has (a Redis that restarted without its data) is
+   * stored again, so no hold is lost.
+   */
+  async #resync(board: HoldBoard): Promise<void> {
+    let values: string[];
+    try {
+      values = await board.all();
+    } catch {
+      return;
+    }
+    const shared = new Set<string>();
+    for (const record of values.map(parseShared)) {
+      if (record === undefined) continue;
+      shared.add(record.id);
+      const local = this.#holds.get(record.id);
+      if (local !== undefined && local.state !== 'pending' && record.state === 'pending') {
+        board.transition(record.id, 'pending', JSON.stringify(local)).catch(() => undefined);
+      } else {
+        this.#apply(record);
+      }
+    }
+    for (const id of this.#waiters.keys()) {
+      const hold = this.#holds.get(id);
+      if (hold !== undefined && !shared.has(id)) board.put(id, JSON.stringify(hold)).catch(() => undefined);
     }
   }
 

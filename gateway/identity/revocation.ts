@@ -5,7 +5,9 @@
  * and a stat poll for file systems where that misses changes), so a
  * revocation is seen well within a second without a restart; listeners then
  * close what is already open. Fails closed: while a list cannot be read or
- * verified, every credential it governs is refused.
+ * verified, every credential it governs is refused. Replicas sharing state
+ * also refuse what any peer's lists revoke (adoptPeer; revocation-sharing.ts):
+ * a peer's list is verified with the same CA and gateway certificate.
  */
 import { readFileSync, statSync, watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
@@ -31,6 +33,8 @@ export interface RevocationSources {
 class WatchedFile<T> {
   private version: string | undefined;
   value: T | undefined;
+  /** The text `value` was read from (what is shared with peers). */
+  text: string | undefined;
   failure: string | undefined = 'not read yet';
 
   constructor(
@@ -50,20 +54,29 @@ class WatchedFile<T> {
     if (version === this.version) return false;
     this.version = version;
     try {
-      this.value = this.parse(readFileSync(this.file, 'utf8'));
+      const text = readFileSync(this.file, 'utf8');
+      this.value = this.parse(text);
+      this.text = text;
       this.failure = undefined;
     } catch (err) {
       this.value = undefined;
+      this.text = undefined;
       this.failure = err instanceof Error ? err.message : 'unreadable';
     }
     return true;
   }
 }
 
+/** The two lists: certificate serials (CRL) and identities with token ids. */
+export type RevocationKind = 'crl' | 'identities';
+
 export class RevocationList {
   private readonly crl: WatchedFile<ReadonlySet<string>> | undefined;
   private readonly identities: WatchedFile<{ ids: ReadonlySet<string>; jtis: ReadonlySet<string> }> | undefined;
+  /** What peers' verified lists revoke besides ours: only ever grows (a revocation anywhere holds everywhere). */
+  private readonly peer = { serials: new Set<string>(), ids: new Set<string>(), jtis: new Set<string>() };
   private readonly listeners = new Set<() => void>();
+  private readonly localListeners = new Set<(kind: RevocationKind, text: string) => void>();
   private watchers: FSWatcher[] = [];
   private poll: NodeJS.Timeout | undefined;
 
@@ -82,13 +95,15 @@ export class RevocationList {
   /** Re-reads changed lists; tells the listeners when anything changed. */
   refresh(): void {
     let changed = false;
-    for (const [source, governs] of [
-      [this.crl, 'client certificates'],
-      [this.identities, 'agents and tokens'],
+    for (const [source, governs, kind] of [
+      [this.crl, 'client certificates', 'crl'],
+      [this.identities, 'agents and tokens', 'identities'],
     ] as const) {
       if (source === undefined || !source.refresh()) continue;
       changed = true;
       if (source.failure !== undefined) this.sources.onProblem?.(`revocation list ${source.file} unusable, refusing all ${governs}: ${source.failure}`);
+      const text = source.text;
+      if (text !== undefined) for (const listener of this.localListeners) listener(kind, text);
     }
     if (changed) for (const listener of this.listeners) listener();
   }
@@ -101,6 +116,7 @@ export class RevocationList {
 
   /** Why a (normalised) certificate serial is refused now, or undefined. */
   serialRefusal(serial: string): string | undefined {
+    if (this.peer.serials.has(serial)) return 'certificate revoked';
     if (this.crl === undefined) return undefined;
     if (this.crl.value === undefined) return 'revocation list unusable';
     return this.crl.value.has(serial) ? 'certificate revoked' : undefined;
@@ -110,12 +126,48 @@ export class RevocationList {
   refusal(identity: AgentIdentity): string | undefined {
     const serial = identity.cert?.serial;
     const certificate = serial === undefined ? undefined : this.serialRefusal(serial);
-    if (certificate !== undefined || this.identities === undefined) return certificate;
+    if (certificate !== undefined) return certificate;
+    const jti = tokenIdOf(identity);
+    if (this.peer.ids.has(identity.id)) return 'identity revoked';
+    if (jti !== undefined && this.peer.jtis.has(jti)) return 'token revoked';
+    if (this.identities === undefined) return undefined;
     const list = this.identities.value;
     if (list === undefined) return 'revocation list unusable';
     if (list.ids.has(identity.id)) return 'identity revoked';
-    const jti = tokenIdOf(identity);
     return jti !== undefined && list.jtis.has(jti) ? 'token revoked' : undefined;
+  }
+
+  /** This replica's lists as last read, for peers (revocation-sharing.ts). */
+  localText(kind: RevocationKind): string | undefined {
+    return (kind === 'crl' ? this.crl : this.identities)?.text;
+  }
+
+  /** Calls `listener` with a list's text each time this replica's own file changes and verifies. */
+  onLocalChange(listener: (kind: RevocationKind, text: string) => void): () => void {
+    this.localListeners.add(listener);
+    return () => this.localListeners.delete(listener);
+  }
+
+  /**
+   * A peer replica's list: verified as our own would be (the CA signs the CRL,
+   * the gateway certificate the identity list), then what it revokes is
+   * refused here too. Throws when it does not verify; tells the listeners
+   * when it revokes anything new.
+   */
+  adoptPeer(kind: RevocationKind, text: string): void {
+    const before = this.peer.serials.size + this.peer.ids.size + this.peer.jtis.size;
+    if (kind === 'crl') {
+      const crl = this.sources.crl;
+      if (crl === undefined) return;
+      for (const entry of parseCrl(text, crl.caCertPem)) this.peer.serials.add(entry.serial);
+    } else {
+      const identities = this.sources.identities;
+      if (identities === undefined) return;
+      const list = parseIdentityList(text, identities.signerCertPem);
+      for (const entry of list.identities) this.peer.ids.add(entry.id);
+      for (const entry of list.tokens) this.peer.jtis.add(entry.jti);
+    }
+    if (this.peer.serials.size + this.peer.ids.size + this.peer.jtis.size > before) for (const listener of this.listeners) listener();
   }
 
   /** Calls `listener` after every change; returns the unsubscribe. */
@@ -150,5 +202,6 @@ export class RevocationList {
     for (const watcher of this.watchers) watcher.close();
     this.watchers = [];
     this.listeners.clear();
+    this.localListeners.clear();
   }
 }

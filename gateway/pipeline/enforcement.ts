@@ -9,7 +9,11 @@ import { resolveConfigPath } from '../config/load.js';
 import { HoldStore } from '../holds/store.js';
 import { notifyWebhook } from '../holds/webhook.js';
 import { PinStore } from '../pinning/store.js';
-import { RateLimiter, type RateScope } from '../ratelimit/limiter.js';
+import { RateLimiter, type RateChecker, type RateScope } from '../ratelimit/limiter.js';
+import { SharedRateLimiter } from '../ratelimit/shared.js';
+import type { RedisState } from '../state/redis.js';
+import { RedisTokenBuckets } from '../state/token-buckets.js';
+import { SharedRecords } from '../state/records.js';
 import { redactJson } from '../sanitize/json.js';
 import type { Findings } from '../sanitize/text.js';
 import { ArgumentValidator } from '../validate/arguments.js';
@@ -45,7 +49,7 @@ export class Enforcement {
   readonly #inspectListeners = new Set<(event: InspectedEvent) => void>();
 
   constructor(
-    readonly limiter: RateLimiter,
+    readonly limiter: RateChecker,
     readonly holds: HoldStore,
     readonly pins: PinStore,
     readonly validator: ArgumentValidator,
@@ -110,9 +114,11 @@ export class Enforcement {
   }
 }
 
+/** `state`: the replicas' shared state (state.backend redis); without it every control lives in this process. */
 export function enforcementFromConfig(
   config: PortcullisConfig,
   log: LogSink,
+  state?: RedisState,
 ): Enforcement {
   const holdsFile = config.holds.file;
   const pinsFile = config.pinning.file;
@@ -124,6 +130,7 @@ export function enforcementFromConfig(
     mode: config.holds.mode,
     approvalTtlS: config.holds.approval_ttl_s,
     redact: (args) => redactJson(args).value,
+    ...(state === undefined ? {} : { board: new SharedRecords(state, 'holds') }),
   });
   const webhook = config.holds.webhook;
   if (webhook) {
@@ -134,7 +141,9 @@ export function enforcementFromConfig(
     );
   }
   return new Enforcement(
-    new RateLimiter(config.rate_limits ?? {}),
+    state === undefined
+      ? new RateLimiter(config.rate_limits ?? {})
+      : new SharedRateLimiter(config.rate_limits ?? {}, new RedisTokenBuckets(state), () => state.available),
     holds,
     new PinStore(pinsFile === undefined ? undefined : resolveConfigPath(config, pinsFile)),
     new ArgumentValidator(),

@@ -45,9 +45,10 @@ function refusal(outcome: Extract<HoldOutcome, { approved: false }>): GatewayErr
   }
 }
 
-/** The agent's answer when the hold store refuses: no room for another hold, or an approval voided by a policy change. */
+/** The agent's answer when the hold store refuses: no room for another hold, an approval voided by a policy change, or shared holds out of reach. */
 function storeRefusal(err: unknown): unknown {
   if (!(err instanceof HoldError)) return err;
+  if (err.reason === 'state-unavailable') return new GatewayError('stateUnavailable', 'holds are shared and cannot be reached');
   return err.reason === 'revision-mismatch' ? new GatewayError('approvalVoid') : new GatewayError('holdUnavailable');
 }
 
@@ -93,7 +94,9 @@ async function waitThenForward(ctx: MessageContext, next: Next, proposal: HoldPr
     throw storeRefusal(err);
   }
   ctx.holdId = proposed.hold.id;
-  const outcome = await waitForDecision(ctx, proposed.hold, proposed.outcome);
+  const outcome = await waitForDecision(ctx, proposed.hold, proposed.outcome).catch((err: unknown) => {
+    throw storeRefusal(err);
+  });
   const forwardsOnExpiry = !outcome.approved && outcome.state === 'expired' && proposal.onTimeout === 'allow';
   if (!outcome.approved && !forwardsOnExpiry) throw refusal(outcome);
   try {

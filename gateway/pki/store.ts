@@ -75,13 +75,16 @@ export function hasPki(paths: PkiPaths): boolean {
   return [paths.caCert, paths.caKey, paths.serverCert, paths.serverKey].every((f) => existsSync(f));
 }
 
-/** Creates CA, server certificate, an empty CRL and identity list. Refuses to overwrite an existing CA unless forced. */
-export function initPki(paths: PkiPaths, trustDomain: string, options: { force?: boolean } = {}): void {
+/**
+ * Creates CA, server certificate (for localhost and `serverNames`), an empty
+ * CRL and identity list. Refuses to overwrite an existing CA unless forced.
+ */
+export function initPki(paths: PkiPaths, trustDomain: string, options: { force?: boolean; serverNames?: readonly string[] } = {}): void {
   if (existsSync(paths.caCert) && !options.force) {
     throw new Error(`${paths.caCert} already exists (use --force to replace the whole PKI)`);
   }
   const ca = createCa(trustDomain);
-  const server = createServerCert(ca);
+  const server = createServerCert(ca, [...(options.serverNames ?? [])]);
   writePair(ca, paths.caCert, paths.caKey);
   writePair(server, paths.serverCert, paths.serverKey);
   writeAtomic(paths.crl, buildCrl(ca.certPem, ca.keyPem, []), 0o644);

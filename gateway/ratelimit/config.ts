@@ -12,6 +12,12 @@ export interface RateLimitConfig {
   per_agent?: RateSpec;
   /** Shared by all agents calling that upstream server, by server name. */
   per_server?: Record<string, RateSpec>;
+  /**
+   * With shared state (state.backend redis) out of reach: deny refuses calls
+   * that a bucket governs; local counts them in this replica's own buckets
+   * (each replica then allows up to the full rate).
+   */
+  on_state_unavailable: 'deny' | 'local';
 }
 
 export const DEFAULT_MAX_BUCKETS = 100_000;
@@ -33,5 +39,6 @@ export const rateLimitConfigSchema = {
     max_buckets: { type: 'integer', minimum: 16, maximum: 10_000_000, default: DEFAULT_MAX_BUCKETS },
     per_agent: rateSpecSchema,
     per_server: { type: 'object', additionalProperties: rateSpecSchema },
+    on_state_unavailable: { enum: ['deny', 'local'], default: 'deny' },
   },
 } as const;

@@ -29,7 +29,8 @@ interface Entry {
   rate: BucketRate;
 }
 
-interface Need {
+/** One bucket a call must take a token from. */
+export interface Need {
   key: string;
   scope: RateScope;
   bucket: string;
@@ -40,46 +41,17 @@ function toRate(spec: RateSpec): BucketRate {
   return { capacity: spec.capacity, refillPerS: spec.refill_per_s };
 }
 
-/**
- * Token buckets per agent, per agent+tool (the decision's rate class) and per
- * server. A call takes one token from every bucket that applies, or from none:
- * a refused call does not drain the buckets that would have allowed it.
- * Memory is bounded by `max_buckets` (least recently used first out).
- */
-export class RateLimiter {
-  readonly #buckets = new Map<string, Entry>();
-  readonly #max: number;
+/** Which buckets apply to a call: per agent, the decision's rate class per agent and tool, per server. */
+export class RateRules {
   readonly #perAgent: BucketRate | undefined;
   readonly #perServer: ReadonlyMap<string, BucketRate>;
-  readonly #now: () => number;
 
-  constructor(config: Partial<RateLimitConfig> = {}, now: () => number = () => performance.now()) {
-    this.#max = config.max_buckets ?? DEFAULT_MAX_BUCKETS;
+  constructor(config: Partial<RateLimitConfig>) {
     this.#perAgent = config.per_agent ? toRate(config.per_agent) : undefined;
     this.#perServer = new Map(Object.entries(config.per_server ?? {}).map(([k, v]) => [k, toRate(v)]));
-    this.#now = now;
   }
 
-  get size(): number {
-    return this.#buckets.size;
-  }
-
-  check(call: RateCall): RateVerdict {
-    const now = this.#now();
-    const held = this.#needs(call).map((need) => ({ need, entry: this.#entry(need, now) }));
-    let worst: (Need & { wait: number }) | undefined;
-    for (const { need, entry } of held) {
-      const wait = msUntilToken(entry.state, need.rate, now);
-      if (wait > 0 && (!worst || wait > worst.wait)) worst = { ...need, wait };
-    }
-    if (worst) {
-      return { allowed: false, scope: worst.scope, bucket: worst.bucket, retryAfterMs: worst.wait };
-    }
-    for (const { need, entry } of held) takeToken(entry.state, need.rate, now);
-    return { allowed: true };
-  }
-
-  #needs(call: RateCall): Need[] {
+  needs(call: RateCall): Need[] {
     const needs: Need[] = [];
     if (this.#perAgent) {
       needs.push({ key: JSON.stringify(['a', call.agentId]), scope: 'agent', bucket: 'agent', rate: this.#perAgent });
@@ -98,6 +70,49 @@ export class RateLimiter {
       needs.push({ key: JSON.stringify(['s', call.server]), scope: 'server', bucket: 'server', rate: serverRate });
     }
     return needs;
+  }
+}
+
+/** What the rate-limit stage asks: this process's buckets answer at once, shared ones (Redis) asynchronously. */
+export interface RateChecker {
+  check(call: RateCall): RateVerdict | Promise<RateVerdict>;
+}
+
+/**
+ * Token buckets per agent, per agent+tool (the decision's rate class) and per
+ * server. A call takes one token from every bucket that applies, or from none:
+ * a refused call does not drain the buckets that would have allowed it.
+ * Memory is bounded by `max_buckets` (least recently used first out).
+ */
+export class RateLimiter implements RateChecker {
+  readonly #buckets = new Map<string, Entry>();
+  readonly #max: number;
+  readonly #rules: RateRules;
+  readonly #now: () => number;
+
+  constructor(config: Partial<RateLimitConfig> = {}, now: () => number = () => performance.now()) {
+    this.#max = config.max_buckets ?? DEFAULT_MAX_BUCKETS;
+    this.#rules = new RateRules(config);
+    this.#now = now;
+  }
+
+  get size(): number {
+    return this.#buckets.size;
+  }
+
+  check(call: RateCall): RateVerdict {
+    const now = this.#now();
+    const held = this.#rules.needs(call).map((need) => ({ need, entry: this.#entry(need, now) }));
+    let worst: (Need & { wait: number }) | undefined;
+    for (const { need, entry } of held) {
+      const wait = msUntilToken(entry.state, need.rate, now);
+      if (wait > 0 && (!worst || wait > worst.wait)) worst = { ...need, wait };
+    }
+    if (worst) {
+      return { allowed: false, scope: worst.scope, bucket: worst.bucket, retryAfterMs: worst.wait };
+    }
+    for (const { need, entry } of held) takeToken(entry.state, need.rate, now);
+    return { allowed: true };
   }
 
   /** Finds or creates the bucket and marks it most recently used. */
