@@ -2,12 +2,14 @@
  * Issue 14: the orchestrator's own cost per tool step, the gateway call
  * excluded. One worker's tool-use loop runs a fixed number of steps (a model
  * turn asking for one tool call, then the call) against an instant provider:
- * the AI SDK talks to an in-process fetch that answers at once with a
- * precomputed body in the provider's real wire format, and the gateway
- * client is a stand-in that answers at once. What remains is ours and the
- * SDK's: building each request from the growing conversation, failover
+ * the AI SDK's provider package talks to an in-process fetch that answers at
+ * once with a precomputed body in the provider's real wire format, and the
+ * gateway client is a stand-in that answers at once. What remains is ours and
+ * the SDK's: building each request from the growing conversation, failover
  * bookkeeping, parsing the answer (JSON or SSE), the tool result, and the
  * sanitized JSONL transcript written to disk. Target: at most 1 ms a step.
+ * The process's CPU time per step is reported beside the wall time: on a
+ * shared machine the wall time also counts other processes' turns.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';

@@ -153,6 +153,43 @@ for (const [what, step, whole, streamed] of failures) for (const stream of [fals
   });
 }
 
+for (const stream of [false, true]) {
+  t.test(`openai-compatible (${stream ? 'SSE' : 'JSON'}): the model's reasoning goes back with its turn`, async (t) => {
+    const call = { id: 'call_1', type: 'function', function: { name: 'everything__get-sum', arguments: '{"a":2,"b":3}' } };
+    const base = { id: 'chatcmpl-1', created: 1_700_000_000, model: 'model-a' };
+    const usage = { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 };
+    const chunk = (delta: unknown, finish: string | null = null): string => `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
+    const answers = [
+      stream
+        ? [
+            chunk({ role: 'assistant', reasoning_content: 'Two and three ' }),
+            chunk({ reasoning_content: 'make five.' }),
+            chunk({ tool_calls: [{ index: 0, ...call }] }),
+            chunk({}, 'tool_calls'),
+            `data: ${JSON.stringify({ ...base, object: 'chat.completion.chunk', choices: [], usage })}\n\n`,
+            'data: [DONE]\n\n',
+          ].join('')
+        : JSON.stringify({ ...base, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: null, reasoning_content: 'Two and three make five.', tool_calls: [call] }, finish_reason: 'tool_calls' }], usage }),
+      stream
+        ? [chunk({ role: 'assistant', content: '5' }), chunk({}, 'stop'), 'data: [DONE]\n\n'].join('')
+        : JSON.stringify({ ...base, object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: '5' }, finish_reason: 'stop' }], usage }),
+    ];
+    const sent: unknown[] = [];
+    const scripted: typeof fetch = async (_input, init) => {
+      sent.push(JSON.parse(String(init?.body)));
+      return new Response(answers[sent.length - 1] ?? '', { status: 200, headers: { 'content-type': stream ? 'text/event-stream' : 'application/json' } });
+    };
+    const r = new ModelRouter(providersFromObject({ primary: { kind: 'openai-compatible', base_url: 'http://local.invalid/v1', stream } }), { env: ENV, fetch: scripted });
+    const first = await r.ask(MODELS.slice(0, 1), REQUEST, new AbortController().signal);
+    t.same(first.toolCalls, [{ id: 'call_1', name: 'everything__get-sum', input: { a: 2, b: 3 } }]);
+    const answered = first.toolCalls[0];
+    if (answered === undefined) throw new Error('no tool call');
+    const results = toolResultsMessage([{ call: answered, output: { type: 'text', value: '5' } }]);
+    await r.ask(MODELS.slice(0, 1), { ...REQUEST, messages: [...REQUEST.messages, ...first.messages, results] }, new AbortController().signal);
+    t.match(sent[1], { messages: [{ role: 'system' }, { role: 'user' }, { role: 'assistant', reasoning_content: 'Two and three make five.', tool_calls: [{ id: 'call_1' }] }, { role: 'tool', tool_call_id: 'call_1', content: '5' }] });
+  });
+}
+
 t.test('an answer stream cut before its end is unreadable, and fails over', async (t) => {
   const whole = modelAnswer('anthropic', { text: 'cut short', calls: [{ name: 'everything__get-sum', input: { a: 2, b: 3 } }] }, true, 'model-a', 0);
   // The connection ends cleanly after the tool call's block: no message_delta, no message_stop.

@@ -4,7 +4,7 @@
  * and unreadable answers; stop on 400/401/403/404, which a retry cannot fix
  * (a wrong key or model name: a configuration error).
  */
-import { APICallError } from 'ai';
+import { APICallError } from '@ai-sdk/provider';
 
 /** What kind of failure, from a fixed set (the metrics' outcome label); `cancelled`: the run ended the attempt (classify never says it). */
 export type FailureKind = 'rate_limited' | 'overloaded' | 'server_error' | 'timeout' | 'connection_error' | 'unreadable' | 'refused' | 'cancelled';

@@ -155,9 +155,14 @@ function answerOf(content: readonly LanguageModelV3Content[], usage: LanguageMod
   };
 }
 
-/** A stream's parts gathered into the content and usage a non-streamed answer has; an error part ends it as that error. */
+/**
+ * A stream's parts gathered into the content and usage a non-streamed answer
+ * has. It is read to its end (the connection stays reusable); an error part
+ * ends it as that error, and so does an end without the finish part.
+ */
 async function collect(stream: ReadableStream<LanguageModelV3StreamPart>): Promise<{ content: LanguageModelV3Content[]; usage: LanguageModelV3Usage }> {
   const content: LanguageModelV3Content[] = [];
+  let usage: LanguageModelV3Usage | undefined;
   // Text and reasoning arrive as deltas of numbered blocks, in the order the blocks started.
   const open = new Map<string, { type: 'text' | 'reasoning'; text: string; providerMetadata?: SharedV3ProviderMetadata }>();
   for await (const part of stream) {
@@ -170,30 +175,31 @@ async function collect(stream: ReadableStream<LanguageModelV3StreamPart>): Promi
         break;
       }
       case 'text-delta':
-      case 'reasoning-delta': {
-        const block = open.get(part.id);
-        if (block !== undefined) block.text += part.delta;
-        break;
-      }
+      case 'reasoning-delta':
       case 'text-end':
       case 'reasoning-end': {
         const block = open.get(part.id);
-        if (block !== undefined && part.providerMetadata !== undefined) block.providerMetadata = part.providerMetadata;
-        open.delete(part.id);
+        if (block === undefined) break;
+        if ('delta' in part) block.text += part.delta;
+        // A block's metadata (e.g. a reasoning signature) may come with any of its parts; the last one stands.
+        if (part.providerMetadata !== undefined) block.providerMetadata = part.providerMetadata;
+        if (part.type === 'text-end' || part.type === 'reasoning-end') open.delete(part.id);
         break;
       }
       case 'tool-call':
         content.push(part);
         break;
       case 'finish':
-        return { content, usage: part.usage };
+        usage = part.usage;
+        break;
       case 'error':
         throw part.error;
       default:
         break;
     }
   }
-  throw new NoContentGeneratedError({ message: 'the answer stream ended before its finish event' });
+  if (usage === undefined) throw new NoContentGeneratedError({ message: 'the answer stream ended before its finish event' });
+  return { content, usage };
 }
 
 /** One model turn: no tool is executed here, the caller runs them (through the gateway). */
