@@ -2,6 +2,9 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { providersFromObject } from '../agents/providers/config.js';
+import { ModelRouter } from '../agents/providers/failover.js';
+import { bindLlmMetrics } from '../agents/providers/metrics.js';
 import { GatewayMetrics } from '../gateway/metrics/gateway-metrics.js';
 import { DASHBOARDS, allPanels, dashboards, shippedQueries } from './metrics-queries.js';
 
@@ -28,6 +31,8 @@ t.test('dashboards are provisionable Grafana JSON', async (t) => {
 
 t.test('every metric a dashboard or alert queries is one the gateway exports', async (t) => {
   const metrics = new GatewayMetrics();
+  // The orchestrator's model request metrics join the gateway's registry when `portcullis start` hosts it.
+  bindLlmMetrics(new ModelRouter(providersFromObject({})), metrics.registry);
   const exported = new Set<string>();
   for (const m of await metrics.registry.getMetricsAsJSON()) {
     exported.add(m.name);
@@ -61,6 +66,10 @@ t.test('every metric a dashboard or alert queries is one the gateway exports', a
     'portcullis_hold_age_seconds_bucket',
     'portcullis_pinning_events_total',
     'portcullis_tools_quarantined',
+    // Issue 14: the orchestrator's model requests.
+    'portcullis_llm_requests_total',
+    'portcullis_llm_request_duration_seconds_bucket',
+    'portcullis_llm_tokens_total',
   ];
   t.same(issueMetrics.filter((m) => !used.has(m)), [], 'every metric of the issue is on a dashboard or alert');
 });

@@ -9,7 +9,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { providersFromObject } from '../agents/providers/config.js';
+import { ModelRouter } from '../agents/providers/failover.js';
+import { bindLlmMetrics } from '../agents/providers/metrics.js';
 import { GatewayMetrics } from '../gateway/metrics/gateway-metrics.js';
+import { errorBody, jsonAnswer, modelAnswer } from '../test-support/llm-wire.js';
 import { serveMetrics } from '../gateway/metrics/server.js';
 import { ALERTS, DASHBOARDS, concrete, shippedQueries } from './metrics-queries.js';
 
@@ -81,6 +85,33 @@ function traffic(metrics: GatewayMetrics, tick: number): void {
   metrics.pinEvent('quarantined', 1);
 }
 
+/**
+ * The orchestrator's model requests on the same registry, as `portcullis start`
+ * hosts it: a provider that answers 500 (a failover) and one that answers,
+ * both in-process in their wire format. Returns one request's worth.
+ */
+function llmTraffic(metrics: GatewayMetrics): () => Promise<unknown> {
+  const answer = modelAnswer('openai', { text: 'ok' }, false, 'm', 0);
+  const failing = jsonAnswer(500, errorBody('openai', 500));
+  const fetch: typeof globalThis.fetch = async (input) => {
+    const wire = String(input).startsWith('http://failing.invalid/') ? failing : answer;
+    return new Response(wire.body, { status: wire.status, headers: wire.headers });
+  };
+  const router = new ModelRouter(
+    providersFromObject({
+      failing: { kind: 'openai-compatible', base_url: 'http://failing.invalid/v1', stream: false, retries: 0, breaker_failures: 1000 },
+      local: { kind: 'openai-compatible', base_url: 'http://local.invalid/v1', stream: false },
+    }),
+    { fetch },
+  );
+  bindLlmMetrics(router, metrics.registry);
+  const models = [
+    { provider: 'failing', model: 'm' },
+    { provider: 'local', model: 'm' },
+  ];
+  return () => router.ask(models, { system: 'Answer.', messages: [{ role: 'user', content: 'Hi.' }], tools: [] }, new AbortController().signal);
+}
+
 interface QueryResponse {
   status: string;
   error?: string;
@@ -91,9 +122,13 @@ t.test('Prometheus scrapes the gateway metrics; every dashboard and alert query 
   const metrics = new GatewayMetrics();
   const endpoint = await serveMetrics(metrics, { host: '127.0.0.1', port: 0, path: '/metrics' });
   t.teardown(() => endpoint.close());
+  const ask = llmTraffic(metrics);
   let tick = 0;
   traffic(metrics, tick++);
-  const load = setInterval(() => traffic(metrics, tick++), 50);
+  const load = setInterval(() => {
+    traffic(metrics, tick++);
+    ask().catch((error: unknown) => t.fail(`model request: ${String(error)}`));
+  }, 50);
   t.teardown(() => clearInterval(load));
 
   const dir = mkdtempSync(path.join(os.tmpdir(), 'portcullis-prometheus-'));
