@@ -4,8 +4,11 @@
  * here until a person approves or denies it, it times out (deny, or forward
  * when the rule says `on_timeout: allow`), or the agent goes away; agents
  * that asked for progress get periodic progress notifications so their
- * request stays alive. In retry mode the agent is answered at once with the
- * hold id, and the approval lets its identical retry through once.
+ * request stays alive. An approved tool call meets the pins once more
+ * before it goes out: the tool may have changed while a person decided. In
+ * retry mode the agent is answered at once with the hold id, and the
+ * approval lets its identical retry through once (that retry passed the
+ * pins on its way here, like any call).
  */
 import { GatewayError } from '../errors.js';
 import type { HeldCall } from '../holds/digest.js';
@@ -13,6 +16,7 @@ import { HoldError } from '../holds/errors.js';
 import type { HoldProposal } from '../holds/store.js';
 import type { HoldOutcome, HoldRecord } from '../holds/types.js';
 import type { MessageContext, Next, Outcome } from './context.js';
+import { confirmPinned } from './pin-tools.js';
 
 function waitForDecision(ctx: MessageContext, hold: HoldRecord, outcome: Promise<HoldOutcome>): Promise<HoldOutcome> {
   const { holds, holdProgressMs } = ctx.services.enforcement;
@@ -99,6 +103,8 @@ async function waitThenForward(ctx: MessageContext, next: Next, proposal: HoldPr
   });
   const forwardsOnExpiry = !outcome.approved && outcome.state === 'expired' && proposal.onTimeout === 'allow';
   if (!outcome.approved && !forwardsOnExpiry) throw refusal(outcome);
+  // The approval is for the tool as it was when the call was held: before it is consumed, the pins once more.
+  await confirmPinned(ctx);
   try {
     holds.claim(proposed.hold.id, proposal, ctx.services.decider.revision);
   } catch (err) {

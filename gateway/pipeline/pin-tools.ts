@@ -83,6 +83,26 @@ function check(ctx: MessageContext, server: string, tool: string, agent: LaneAge
   return next();
 }
 
+/**
+ * The pin check once more, for a call that waited for a person: the upstream
+ * may have changed the tool meanwhile (a rug pull during the hold). The
+ * connection's listing (listed again if it announced a change) must still
+ * show the definition the call was decided on, and that definition must
+ * still be callable there; else the call is refused as quarantined (or not
+ * listed) and nothing goes out. The decision on record stands: the policy is
+ * not asked again.
+ */
+export async function confirmPinned(ctx: MessageContext): Promise<void> {
+  const route = ctx.route;
+  if (ctx.message.method !== 'tools/call' || route?.kind !== 'upstream' || route.tool === undefined) return;
+  const agent = laneAgent(ctx);
+  const decidedOn = ctx.tool?.definition_hash;
+  const listed = await ctx.services.tools.describe(route.server, route.tool, agent);
+  const lane = ctx.services.tools.laneOf(route.server, agent);
+  if (listed?.definition_hash === decidedOn && ctx.services.enforcement.pins.callable(route.server, route.tool, decidedOn, lane) !== undefined) return;
+  throw new GatewayError(listed === undefined ? 'toolNotListed' : 'toolQuarantined', route.tool);
+}
+
 async function describeThenCheck(ctx: MessageContext, server: string, tool: string, agent: LaneAgent, next: Next): Promise<Outcome> {
   const listed = await ctx.services.tools.describe(server, tool, agent);
   if (listed !== undefined) ctx.tool = listed;
