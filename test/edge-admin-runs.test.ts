@@ -41,7 +41,7 @@ t.test('who may use the runs API, and its refusals', async (t) => {
   t.match(worker, { status: 400, body: { error: { code: 'runAgentRefused', details: /does not lead runs/ } } });
   const noKey = await h.api('POST', '/admin/runs', { agent: 'lead', task: 'x' });
   t.match(noKey, { status: ERRORS.runNoProvider.http, body: { error: { code: 'runNoProvider', details: /set PORTCULLIS_TEST_NO_SUCH_KEY for provider "fake".*\(agents: lead, waiter\)/ } } }, 'names the variable to set');
-  t.match(await h.api('POST', '/admin/runs', { agent: 'lead', task: 'x', extra: 1 }), { status: 400, body: { error: { code: 'invalid-request' } } });
+  t.match(await h.api('POST', '/admin/runs', { agent: 'lead', task: 'x', extra: 1 }), { status: 400, body: { error: { code: 'invalid-request', message: 'body has an unknown key "extra"' } } });
   t.match(await h.api('GET', '/admin/runs/20250102T030405Z-abcdef'), { status: 404, body: { error: { code: 'runNotFound' } } });
   t.match(await h.api('POST', '/admin/runs/20250102T030405Z-abcdef/cancel'), { status: 404, body: { error: { code: 'runNotFound' } } });
   t.same((await h.api('GET', '/admin/runs')).body, { orchestrator: true, runs: [] }, 'nothing was started');

@@ -160,6 +160,18 @@ t.test('admin API, CLI and console assets over real mutual TLS', async (t) => {
     });
     t.same([notJson.statusCode, ((await notJson.body.json()) as { error: { code: string } }).error.code], [400, 'invalid-request']);
     t.equal((await call('alice', 'POST', `/admin/holds/nope/approve`, { body: { digest: hold.digest } })).status, 404);
+    // Unknown keys are refused, never dropped: a misspelt `revison` must not approve without the revision check.
+    for (const [url, body] of [
+      [`/admin/holds/${hold.id}/approve`, { digest: hold.digest, revison: 'rev-0' }],
+      [`/admin/holds/${hold.id}/deny`, { reason: 'no', because: 'x' }],
+      ['/admin/pins/approve', { server: 'everything', tool: 'echo', hash: sha('x'), force: true }],
+    ] as const) {
+      const unknownKey = await call('alice', 'POST', url, { body });
+      const key = Object.keys(body).at(-1) ?? '';
+      t.same([unknownKey.status, unknownKey.json.error?.code], [400, 'invalid-request'], `${url}: unknown key refused`);
+      t.match(unknownKey.json.error?.message, `"${key}"`, 'the message names the key');
+    }
+    t.equal(holds.get(hold.id)?.state, 'pending', 'nothing was decided');
     const ok = await call('alice', 'POST', `/admin/holds/${hold.id}/approve`, { body: { digest: hold.digest, revision: 'rev-1' } });
     t.equal(ok.status, 200);
     t.equal((await outcome).approved, true);

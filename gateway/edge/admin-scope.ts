@@ -1,10 +1,12 @@
 /**
  * What every admin route plugin shares: JSON bodies (the edge keeps MCP
- * bodies raw), security headers, one error shape `{error: {code, message}}`,
- * and the guard that runs before a body is read: a CSRF check (custom header
- * and same-origin, since a browser sends client certificates on its own)
- * and an admin identity (token or admin certificate).
+ * bodies raw) checked strictly against the route's schema, security
+ * headers, one error shape `{error: {code, message}}`, and the guard that
+ * runs before a body is read: a CSRF check (custom header and same-origin,
+ * since a browser sends client certificates on its own) and an admin
+ * identity (token or admin certificate).
  */
+import { Ajv } from 'ajv';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
 import type { CredentialSource } from '../holds/approver-auth.js';
@@ -30,6 +32,21 @@ export const consoleAsset = (type: string, body: string) => async (_request: Fas
   reply.header('content-type', type).header('content-security-policy', CONSOLE_CSP).send(body);
 
 export type AdminAuthenticator = (request: CredentialSource) => Principal | undefined;
+
+/**
+ * Route schemas are checked as written: an unknown key is refused, not
+ * dropped (fastify's own validator removes them, so a misspelt `revison`
+ * would approve without the revision check), and nothing is coerced.
+ */
+const strictSchemas = new Ajv({ allErrors: false, strict: true });
+
+/** A refused request part, in words: an unknown key is named. */
+function validationMessage(error: FastifyError): string {
+  const where = error.validationContext ?? 'request';
+  const first = error.validation?.[0];
+  const key = first?.keyword === 'additionalProperties' ? first.params.additionalProperty : undefined;
+  return typeof key === 'string' ? `${where} has an unknown key "${key}"` : `${where} ${error.message}`;
+}
 
 export class AdminError extends Error {
   constructor(
@@ -88,6 +105,7 @@ export function adminScope(
   authenticate: AdminAuthenticator,
   handle: (error: Error, reply: FastifyReply) => FastifyReply | undefined = () => undefined,
 ): AdminScope {
+  app.setValidatorCompiler(({ schema }) => strictSchemas.compile(schema));
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
     try {
@@ -111,7 +129,7 @@ export function adminScope(
     // Registered refusals (and the edge's own checks, Host and duplicate Host, which run before any admin route).
     if (error instanceof GatewayError) return sendError(reply, error.http, error.kind, error.message, typeof error.data === 'string' ? error.data : undefined);
     const fastifyError = error as FastifyError;
-    if (fastifyError.validation) return sendError(reply, 400, 'invalid-request', `${fastifyError.validationContext ?? 'request'} ${fastifyError.message}`);
+    if (fastifyError.validation) return sendError(reply, 400, 'invalid-request', validationMessage(fastifyError));
     const status = fastifyError.statusCode ?? 500;
     if (status >= 400 && status < 500) return sendError(reply, status, 'invalid-request', fastifyError.message);
     request.log.error({ err: { name: error.name } }, 'admin route failed');
