@@ -1,27 +1,29 @@
 /**
  * The admin evidence API: GET /admin/evidence/<section> (audit, config,
  * policy, pki, holds, pins, metrics; ?from=&to= bound the audit period) and
- * the report index, GET /admin/reports. Readers are admins with the
- * `auditor` role and the hosted compliance reporters, agent certificates
- * named `reporter-<framework>` for a framework the `reports` section runs.
- * Every evidence read is itself an audit record (control `evidence`); when
- * it cannot be written the read is refused: evidence is never read unseen.
+ * the report index, GET /admin/reports, and each indexed report file,
+ * GET /admin/reports/<run id>/<file> (always a download). Readers are admins
+ * with the `auditor` role and the hosted compliance reporters, agent
+ * certificates named `reporter-<framework>` for a framework the `reports`
+ * section runs. Every evidence read and report download is itself an audit
+ * record (control `evidence`); when it cannot be written the read is
+ * refused: evidence is never read unseen.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { AuditLog } from '../audit/index.js';
 import { EVIDENCE_SECTIONS, type EvidenceSectionName, type MetricSample } from '../client/evidence.js';
 import { resolveConfigPath } from '../config/load.js';
-import { REPORT_INDEX } from '../config/reports-schema.js';
 import type { PortcullisConfig } from '../config/sections.js';
 import { PeriodTooLargeError } from '../evidence/audit.js';
 import { collectSection } from '../evidence/collect.js';
 import { holdEvidence } from '../evidence/holds-pins.js';
+import { indexedReportFile, readReportIndex, type ReportFormat } from '../evidence/report-index.js';
+import { REPORTS_JS } from '../holds/console/reports.js.js';
 import type { HoldStore } from '../holds/store.js';
 import type { Principal } from '../holds/types.js';
 import type { GatewayMetrics } from '../metrics/index.js';
-import { AdminError, adminScope, type AdminAuthenticator } from './admin-scope.js';
+import { AdminError, adminScope, consoleAsset, type AdminAuthenticator } from './admin-scope.js';
 
 export const AUDITOR_ROLE = 'auditor';
 
@@ -60,6 +62,25 @@ async function metricSamples(metrics: GatewayMetrics): Promise<MetricSample[]> {
   );
 }
 
+/** How each report format is served: every file is a download, and a sandbox should it ever be rendered (a report's HTML must not run in this origin). */
+const REPORT_TYPES: Record<ReportFormat, string> = {
+  json: 'application/json',
+  oscal: 'application/json',
+  html: 'text/html; charset=utf-8',
+  pdf: 'application/pdf',
+};
+const REPORT_FILE_CSP = "default-src 'none'; sandbox";
+
+const reportFileParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['id', 'file'],
+  properties: {
+    id: { type: 'string', pattern: '^[0-9TZ-]{1,64}$' },
+    file: { type: 'string', pattern: '^[a-z0-9-]{1,64}(\\.[a-z]{1,8}){1,2}$' },
+  },
+} as const;
+
 export const adminEvidencePlugin: FastifyPluginAsync<AdminEvidenceOptions> = async (app, options) => {
   const { config, audit } = options;
   adminScope(app, options.authenticate, (error, reply) =>
@@ -74,6 +95,16 @@ export const adminEvidencePlugin: FastifyPluginAsync<AdminEvidenceOptions> = asy
     holds: () => options.holds.list().map(holdEvidence),
     metrics: () => metricSamples(options.metrics),
   };
+  const reportsDir = config.reports === undefined ? undefined : resolveConfigPath(config, config.reports.dir);
+
+  /** On record before anything is read; a trail that cannot write refuses the read. */
+  const recordRead = async (request: FastifyRequest, details: Record<string, string>): Promise<void> => {
+    const reader = readers.get(request) as Principal;
+    if (audit === undefined) throw new AdminError(503, 'audit-unavailable', 'evidence is read only where the reading is audited: configure the audit section');
+    await audit.record({ type: 'event', control: 'evidence', event: 'read', details: { reader: reader.id, ...details } }).catch(() => {
+      throw new AdminError(503, 'audit-unavailable', 'the audit trail cannot record this read: refused');
+    });
+  };
 
   app.get('/admin/evidence/:section', { onRequest: guard }, async (request) => {
     const section = (request.params as { section: string }).section as EvidenceSectionName;
@@ -81,21 +112,28 @@ export const adminEvidencePlugin: FastifyPluginAsync<AdminEvidenceOptions> = asy
     const query = request.query as Record<string, unknown>;
     const from = timeParam(query, 'from');
     const to = timeParam(query, 'to');
-    const reader = readers.get(request) as Principal;
-    if (audit === undefined) throw new AdminError(503, 'audit-unavailable', 'evidence is read only where the reading is audited: configure the audit section');
-    // On record before anything is read; a trail that cannot write refuses the read.
-    await audit
-      .record({ type: 'event', control: 'evidence', event: 'read', details: { reader: reader.id, section, ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) } })
-      .catch(() => {
-        throw new AdminError(503, 'audit-unavailable', 'the audit trail cannot record this read: refused');
-      });
-    return collectSection(section, { ...sources, revision: options.revision() }, { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) });
+    const period = { ...(from === undefined ? {} : { from }), ...(to === undefined ? {} : { to }) };
+    await recordRead(request, { section, ...period });
+    return collectSection(section, { ...sources, revision: options.revision() }, period);
   });
 
-  app.get('/admin/reports', { onRequest: guard }, async () => {
-    const reports = config.reports;
-    if (reports === undefined) return { reports: [] };
-    const index = path.join(resolveConfigPath(config, reports.dir), REPORT_INDEX);
-    return existsSync(index) ? (JSON.parse(readFileSync(index, 'utf8')) as unknown) : { reports: [] };
+  app.get('/admin/reports', { onRequest: guard }, async () => ({ reports: reportsDir === undefined ? [] : readReportIndex(reportsDir) }));
+
+  // Only what the index lists is served: the request names an entry, the path comes from the index.
+  app.get('/admin/reports/:id/:file', { onRequest: guard, schema: { params: reportFileParams } }, async (request, reply) => {
+    const { id, file } = request.params as { id: string; file: string };
+    const indexed = reportsDir === undefined ? undefined : indexedReportFile(reportsDir, id, file);
+    if (indexed === undefined) throw new AdminError(404, 'not-found', `no report file ${file} in run ${id}`);
+    await recordRead(request, { section: 'report', report: id, file });
+    const body = await readFile(indexed.file).catch(() => {
+      throw new AdminError(404, 'not-found', `report file ${file} of run ${id} is gone (removed after its retention?)`);
+    });
+    return reply
+      .header('content-type', REPORT_TYPES[indexed.format])
+      .header('content-disposition', `attachment; filename="${file}"`)
+      .header('content-security-policy', REPORT_FILE_CSP)
+      .send(body);
   });
+
+  app.get('/admin/console/reports.js', consoleAsset('text/javascript; charset=utf-8', REPORTS_JS));
 };

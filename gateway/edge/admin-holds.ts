@@ -71,7 +71,8 @@ export const adminHoldsPlugin: FastifyPluginAsync<AdminHoldsOptions> = async (ap
   app.get('/admin/holds', { onRequest: guard }, async (request) => {
     const principal = principalOf(request);
     const pendingOnly = (request.query as Record<string, unknown>).pending === 'true';
-    return { now: new Date().toISOString(), principal: principal.id, holds: holds.list({ pendingOnly }).slice(0, MAX_LISTED) };
+    // Who is asking, with their roles: the console shows each person the views their roles open.
+    return { now: new Date().toISOString(), principal: principal.id, roles: principal.roles, holds: holds.list({ pendingOnly }).slice(0, MAX_LISTED) };
   });
 
   app.get('/admin/holds/:id', { onRequest: guard, schema: { params: holdParams } }, async (request) => {

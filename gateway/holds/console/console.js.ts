@@ -23,7 +23,8 @@ export const CONSOLE_JS = `'use strict';
     return headers;
   }
 
-  async function api(method, path, body) {
+  // An admin API call signed in as this tab; a refusal is thrown with the gateway's message and status.
+  async function send(method, path, body) {
     const response = await fetch(path, {
       method,
       headers: requestHeaders(body !== undefined),
@@ -31,18 +32,24 @@ export const CONSOLE_JS = `'use strict';
       credentials: 'same-origin',
       cache: 'no-store',
     });
-    let data = null;
-    try { data = await response.json(); } catch { data = null; }
     if (!response.ok) {
+      let data = null;
+      try { data = await response.json(); } catch { data = null; }
       const error = new Error((data && data.error && data.error.message) || 'HTTP ' + response.status);
       error.status = response.status;
       throw error;
     }
-    return data;
+    return response;
   }
 
-  // The runs view (runs.js, loaded after this script) calls the admin API the same way.
+  async function api(method, path, body) {
+    const response = await send(method, path, body);
+    try { return await response.json(); } catch { return null; }
+  }
+
+  // The runs and reports views (runs.js, reports.js, loaded after this script) call the admin API the same way.
   globalThis.portcullisApi = api;
+  globalThis.portcullisSend = send;
 
   function setStatus(text) { $('#status').textContent = text; }
 
@@ -72,8 +79,14 @@ export const CONSOLE_JS = `'use strict';
   // new happens: polling announces only a change of sign-in.
   let announcedSignIn = false;
 
+  // Other views (reports.js) follow who is signed in, and with which roles; null: nobody.
+  function announceSession(session) {
+    document.dispatchEvent(new CustomEvent('portcullis-session', { detail: session }));
+  }
+
   function signedOut(message) {
     announcedSignIn = false;
+    announceSession(null);
     for (const cards of [holdCards, toolCards]) {
       for (const node of cards.values()) node.remove();
       cards.clear();
@@ -173,6 +186,7 @@ export const CONSOLE_JS = `'use strict';
       setEmptyTexts(true);
       if (!announcedSignIn) setStatus('Signed in as ' + data.principal + '.');
       announcedSignIn = true;
+      announceSession({ principal: data.principal, roles: data.roles });
     } catch (error) {
       if (error.status === 401) {
         if (sessionStorage.getItem(TOKEN_KEY)) {

@@ -10,6 +10,7 @@ export const CONSOLE_HTML = `<!doctype html>
 <link rel="stylesheet" href="/admin/console/console.css">
 <script src="/admin/console/console.js" defer></script>
 <script src="/admin/console/runs.js" defer></script>
+<script src="/admin/console/reports.js" defer></script>
 </head>
 <body>
 <header>
@@ -38,6 +39,12 @@ export const CONSOLE_HTML = `<!doctype html>
     <p id="runs-status" role="status"></p>
     <p id="runs-empty">Sign in to see runs.</p>
     <ul id="runs"></ul>
+  </section>
+  <section>
+    <h2>Compliance reports</h2>
+    <p id="reports-status" role="status"></p>
+    <p id="reports-empty">Sign in as an auditor to see reports.</p>
+    <ul id="reports"></ul>
   </section>
 </main>
 <template id="hold-template">
@@ -84,6 +91,19 @@ export const CONSOLE_HTML = `<!doctype html>
     <p class="error" role="alert"></p>
   </li>
 </template>
+<template id="report-template">
+  <li class="report">
+    <h3><span class="framework"></span> <small class="report-id"></small></h3>
+    <dl>
+      <dt>Period</dt><dd class="period"></dd>
+      <dt>Created</dt><dd class="created"></dd>
+      <dt>Audit trail</dt><dd class="audit"></dd>
+      <dt>Controls</dt><dd class="summary"></dd>
+    </dl>
+    <div class="actions files"></div>
+    <p class="error" role="alert"></p>
+  </li>
+</template>
 </body>
 </html>
 `;
@@ -107,6 +127,9 @@ button { padding: .35rem .9rem; cursor: pointer; }
 table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
 th, td { text-align: left; padding: .2rem .5rem; border-bottom: 1px solid #ddd; overflow-wrap: anywhere; }
 .outcome:empty { display: none; }
+.summary { display: flex; flex-wrap: wrap; gap: .3rem .9rem; }
+.audit[data-status="verified"] { color: #1f7a34; }
+.audit:not([data-status="verified"]) { color: #a32020; }
 .deny, .cancel { background: #a32020; color: #fff; border: 0; border-radius: 4px; }
 .error { color: #a32020; }
 .flags { color: #8a5300; }
