@@ -27,6 +27,8 @@ export function isFramework(name: string): name is FrameworkId {
 export interface ReportOptions {
   period: { from?: string; to?: string };
   subject?: string;
+  /** When the report is made (its generated_at); the clock's time by default. */
+  now?: Date;
 }
 
 export function buildReport(framework: FrameworkId, evidence: EvidenceBundle, options: ReportOptions): Report {

@@ -20,6 +20,16 @@ import { writeFileAtomic } from '../util/atomic-write.js';
 import type { LogSink } from '../util/log.js';
 import { nextRun, parseCron, type CronSchedule } from './cron.js';
 
+/** Calls `fire` once, `ms` from now; the function returned cancels it. */
+export type Timer = (fire: () => void, ms: number) => () => void;
+
+/** The process's timer, which does not keep the process alive. */
+const processTimer: Timer = (fire, ms) => {
+  const handle = setTimeout(fire, ms);
+  handle.unref();
+  return () => clearTimeout(handle);
+};
+
 export interface ReportHostOptions {
   /** The gateway's listener URL, read when a run starts. */
   url: () => string;
@@ -30,7 +40,9 @@ export interface ReportHostOptions {
   /** A client certificate for an identity, from this gateway's CA. */
   mint: (name: string) => Promise<ClientIdentity>;
   log: LogSink;
+  /** The clock and the timer of the schedule (tests drive both). */
   now?: () => Date;
+  timer?: Timer;
 }
 
 export class ReportHost {
@@ -39,7 +51,7 @@ export class ReportHost {
   readonly #schedule: CronSchedule;
   readonly #key: KeyObject;
   readonly #options: ReportHostOptions;
-  #timer: NodeJS.Timeout | undefined;
+  #cancelTimer: (() => void) | undefined;
   #running: Promise<IndexEntry[]> | undefined;
   #closed = false;
 
@@ -74,16 +86,15 @@ export class ReportHost {
     }
     // Long waits are taken in steps: timers cap at about 24.8 days.
     const wait = Math.min(next.getTime() - now.getTime(), 2 ** 31 - 1);
-    this.#timer = setTimeout(() => {
+    this.#cancelTimer = (this.#options.timer ?? processTimer)(() => {
       if (this.#now() >= next) void this.runNow().catch((err: unknown) => this.#options.log('error', 'scheduled reports failed', { error: err instanceof Error ? err.message : 'error' }));
       this.start();
     }, wait);
-    this.#timer.unref();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#timer) clearTimeout(this.#timer);
+    this.#cancelTimer?.();
     await this.#running?.catch(() => undefined);
   }
 
@@ -99,7 +110,8 @@ export class ReportHost {
     for (const framework of this.#section.frameworks) {
       const identity = await this.#options.mint(`reporter-${framework}`);
       const evidence = await readEvidence({ url: this.#options.url(), identity, ca: this.#options.ca, period });
-      const signed = await signReport(buildReport(framework, evidence, { period }), this.#key);
+      // Dated by the host's clock, which retention is measured against.
+      const signed = await signReport(buildReport(framework, evidence, { period, now: to }), this.#key);
       const files: IndexEntry['files'] = {};
       for (const format of new Set(['json' as const, ...this.#section.formats])) {
         const name = `${framework}.${REPORT_EXTENSIONS[format]}`;
