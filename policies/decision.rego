@@ -15,6 +15,10 @@ caps := data.capabilities
 # result (input.message.result) is never serialised for a decision that does
 # not look at it.
 
+# METADATA
+# title: Deny by default
+# custom:
+#   controls: ["iso27001:A.5.15", "iso27001:A.8.2", "owasp-mcp:MCP07"]
 default decision := {"allow": false, "reasons": ["denied by default"]}
 
 decision := {
@@ -134,12 +138,20 @@ objections contains "unknown server" if {
 	not known_server
 }
 
+# METADATA
+# title: Servers only as granted
+# custom:
+#   controls: ["iso27001:A.5.15", "iso27001:A.5.18", "owasp-mcp:MCP02", "owasp-mcp:MCP09"]
 objections contains "server not granted to this agent" if {
 	server_scoped
 	known_server
 	count(server_grants) == 0
 }
 
+# METADATA
+# title: Tools only as granted
+# custom:
+#   controls: ["iso27001:A.5.15", "iso27001:A.5.18", "owasp-mcp:MCP02"]
 objections contains "tool not granted to this agent" if {
 	tool_scoped
 	count(tool_grants) == 0
@@ -192,6 +204,10 @@ objections contains "resource uri must be a string" if {
 not_string(value) if not is_string(value)
 
 # Findings of the gateway's tool-definition inspection (detector names).
+# METADATA
+# title: Flagged tool definitions are refused
+# custom:
+#   controls: ["owasp-mcp:MCP03", "iso42001:A.10.3"]
 objections contains concat("", ["tool definition flagged: ", flag]) if {
 	tool_call
 	caps.deny_flagged_tools == true
@@ -211,6 +227,10 @@ objections contains reason if {
 	some reason in argument_objections
 }
 
+# METADATA
+# title: No secret leaves through an outbound tool
+# custom:
+#   controls: ["owasp-mcp:MCP01", "iso27001:A.8.12"]
 objections contains "arguments carry a secret to an outbound tool" if {
 	tool_call
 	tool_meta.outbound == true
@@ -220,6 +240,10 @@ objections contains "arguments carry a secret to an outbound tool" if {
 # ---------------------------------------------------------------- obligations
 
 # High-risk tools wait for a human: the tool's own hold settings, else the default.
+# METADATA
+# title: High-risk tool calls wait for a human
+# custom:
+#   controls: ["iso42001:A.9.2"]
 hold := tool_meta.hold if {
 	high_risk_call
 } else := caps.hold if {
