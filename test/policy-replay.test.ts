@@ -42,7 +42,7 @@ t.test('replay decides recorded traffic again with a candidate', async (t) => {
   const audit = path.join(env.dir, 'audit');
   let decisions = 0;
   for await (const _record of queryAudit(audit, { type: 'decision' })) decisions++;
-  t.ok(decisions >= 9, `${decisions} decisions on record`);
+  t.ok(decisions >= 8, `${decisions} decisions on record (at least the eight tool calls)`);
 
   const same = await replayJson([path.join(ROOT, 'policies'), '--audit', audit]);
   t.equal(same.code, 0);

