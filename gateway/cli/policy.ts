@@ -175,12 +175,18 @@ async function verify(args: string[], io: Io): Promise<number> {
   return 0;
 }
 
-const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = { build, test, eval: evaluate, sign, verify };
-COMMANDS.status = status;
-COMMANDS['shadow-report'] = shadowReport;
-COMMANDS.replay = replay;
-COMMANDS.fmt = fmt;
-COMMANDS.check = check;
+const COMMANDS: Record<string, (args: string[], io: Io) => Promise<number>> = {
+  build,
+  test,
+  fmt,
+  check,
+  eval: evaluate,
+  sign,
+  verify,
+  status,
+  'shadow-report': shadowReport,
+  replay,
+};
 
 /** Expected failures, reported as one line; anything else is a bug and propagates. */
 function isReportable(err: unknown): err is Error {
